@@ -1,0 +1,3 @@
+from innmf.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Time-frequency representations as matrices and as point clouds (t, f, m)."""
