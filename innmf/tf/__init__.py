@@ -1,1 +1,12 @@
-"""Time-frequency representations as matrices and as point clouds (t, f, m)."""
+"""Time-frequency representations as matrices and as point clouds (t, f, m).
+
+- :mod:`innmf.tf.stft`: the paper's STFT and its exact inverse (any N, any hop).
+- :mod:`innmf.tf.pointcloud`: :class:`~innmf.tf.pointcloud.PointCloud`, joining
+  representations in time or on one time axis, network coordinates.
+- :mod:`innmf.tf.cqt`: constant-Q transform with a window and hop per bin.
+- :mod:`innmf.tf.sinusoidal`: sinusoidal (peak) model with partial tracking.
+- :mod:`innmf.tf.signals`: FM (Figure 1) and other synthetic test signals.
+- :mod:`innmf.tf.hybrid`: the committed piano recording and the paper's hybrid cloud.
+- :mod:`innmf.tf.plotting`: plots that show each part's sampling.
+- :mod:`innmf.tf.make_piano`: re-renders ``data/piano`` (needs fluidsynth).
+"""

@@ -194,7 +194,8 @@ def amplitude_scale(n_fft: int) -> float:
 
     Multiplying by it makes a stationary sinusoid of amplitude A at a bin centre read
     A/2 (the same calibration as :mod:`innmf.tf.cqt` and :mod:`innmf.tf.sinusoidal`,
-    and as ``librosa.cqt(scale=False)``): ``sqrt(N) / sum(w)``.
+    and as ``librosa.cqt(scale=False)`` divided by each filter's length):
+    ``sqrt(N) / sum(w)``.
     """
     return float(np.sqrt(n_fft) / analysis_window(n_fft).sum())
 
