@@ -66,6 +66,7 @@ def execute_chapter(
     profile: str = "quick",
     overrides: dict[str, Any] | None = None,
     timeout: int = 1800,
+    parameters: dict[str, Any] | None = None,
 ) -> float:
     """Execute one py:percent chapter with papermill; return the seconds it took.
 
@@ -75,6 +76,7 @@ def execute_chapter(
         profile: ``smoke``, ``quick`` or ``paper``.
         overrides: settings that replace the profile's (injected as ``overrides``).
         timeout: seconds allowed per cell.
+        parameters: further values for the chapter's ``parameters`` cell.
 
     Raises:
         BookError: naming the notebook, the cell and the error.
@@ -91,7 +93,7 @@ def execute_chapter(
         papermill.execute_notebook(
             notebook,
             str(output),
-            parameters={"profile": profile, "overrides": dict(overrides or {})},
+            parameters={"profile": profile, "overrides": dict(overrides or {}), **(parameters or {})},
             kernel_name="python3",
             cwd=str(source.parent),
             progress_bar=False,
@@ -147,7 +149,7 @@ def stage_book(dest: Path) -> None:
 
 def build_html(src: Path) -> Path:
     """Run Jupyter Book 1 on the staged tree; fail on any warning."""
-    cmd = [sys.executable, "-m", "jupyter_book", "build", str(src), "--path-output", str(REPO),
+    cmd = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(src), "--path-output", str(REPO),
            "-W", "-n", "--keep-going"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     log = proc.stdout + proc.stderr
@@ -200,3 +202,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--only", action="append", metavar="NAME",
                         help="execute only chapters whose file name contains NAME (repeatable)")
     parser.set_defaults(func=_run)
+
+
+def results_dir(settings: dict[str, Any]) -> Path:
+    """Where the book keeps a profile's experiment results (a resumable results store).
+
+    The reconstruction and separation chapters share one store, so the trials' models
+    are learnt once for both; its name changes whenever a setting that changes the
+    numbers changes (``n_trials`` excepted: more trials extend the same store).
+    """
+    from innmf.experiments.store import result_settings
+    from innmf.profiles import settings_hash
+
+    key = settings_hash(result_settings(settings))
+    return BUILD / "results" / f"{settings.get('profile', 'custom')}-{key}"

@@ -84,8 +84,8 @@ plt.show()
 betas = {"KL (β=1)": 1.0, "Euclidean (β=2)": 2.0, "Itakura–Saito (β=0)": 0.0}
 fits = {name: nmf(V, K, P["nmf_iter"], beta=beta, init="paper", seed=P["seed"], device=P["device"])
         for name, beta in betas.items()}
-fig = figures.convergence({name: fit.losses for name, fit in fits.items()})
-plt.show()
+display(figures.convergence({name: fit.losses for name, fit in fits.items()},
+                            ylabel="divergence (own units)"))
 
 # %% [markdown]
 # Each curve is in its own divergence's units, so compare shapes, not heights: every
@@ -110,9 +110,8 @@ print(table.map(lambda v: f"{v:.3e}").to_string())
 # %%
 fit = fits["KL (β=1)"]
 order = np.argsort((fit.W * freqs[:, None]).sum(0) / fit.W.sum(0))
-fig = figures.factors(fit.W[:, order], fit.H[order], freqs, times,
-                      title=f"KL-NMF of speaker {speaker.id}, K = {K}")
-plt.show()
+display(figures.factors(fit.W[:, order], fit.H[order], freqs, times,
+                        title=f"KL-NMF of speaker {speaker.id}, K = {K}"))
 
 # %% [markdown]
 # ## Listening to the model
