@@ -1,0 +1,212 @@
+"""Reading recordings into the form every experiment uses: float32, mono, 16 kHz.
+
+Used by every corpus reader (``innmf.data.timit``, ``innmf.data.folders``, the
+embedded corpus) and so, indirectly, by every speech notebook of the book.
+
+Files are decoded with libsndfile (python ``soundfile``) except NIST SPHERE
+(TIMIT's format), which is parsed here so that a compressed SPHERE file gets a
+clear error with its fix instead of libsndfile's generic "format not recognised".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import gcd
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from scipy.signal import resample_poly
+
+from innmf import SAMPLE_RATE
+
+SPHERE_MAGIC = b"NIST_1A"
+SILENCE_PEAK = 1e-4
+"""A file whose peak magnitude is below this (-80 dBFS) counts as silent."""
+
+
+class CorpusError(ValueError):
+    """A corpus or one of its files cannot serve the experiments; the message says why and how to fix it."""
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What a file's header says, without decoding the samples.
+
+    Attributes:
+        frames: samples per channel in the file.
+        sample_rate: the file's sample rate (Hz).
+        channels: number of channels.
+    """
+
+    frames: int
+    sample_rate: int
+    channels: int
+
+    @property
+    def frames_16k(self) -> int:
+        """Samples after resampling to 16 kHz (the exact length :func:`read_audio` returns)."""
+        return resampled_length(self.frames, self.sample_rate)
+
+
+def resampled_length(frames: int, sample_rate: int) -> int:
+    """Length of ``frames`` samples at ``sample_rate`` after :func:`resample_to_16k`."""
+    if sample_rate == SAMPLE_RATE:
+        return frames
+    g = gcd(SAMPLE_RATE, sample_rate)
+    up, down = SAMPLE_RATE // g, sample_rate // g
+    return -(-frames * up // down)  # ceil, as scipy.signal.resample_poly
+
+
+def resample_to_16k(x: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Resample a 1-D signal to 16 kHz with an exact rational polyphase filter.
+
+    Args:
+        x: mono signal.
+        sample_rate: its sample rate (Hz).
+
+    Returns:
+        float64 signal at 16 kHz, ``resampled_length(len(x), sample_rate)`` long.
+    """
+    if sample_rate == SAMPLE_RATE:
+        return np.asarray(x, dtype=np.float64)
+    g = gcd(SAMPLE_RATE, sample_rate)
+    return resample_poly(np.asarray(x, dtype=np.float64), SAMPLE_RATE // g, sample_rate // g)
+
+
+def parse_sphere_header(raw: bytes, path: Path) -> dict[str, str | int]:
+    """Parse a NIST SPHERE (``NIST_1A``) header.
+
+    Args:
+        raw: the file's first bytes (at least the header).
+        path: the file, for error messages.
+
+    Returns:
+        The header fields (``-i`` fields as int, others as str), plus ``header_size``.
+    """
+    lines = raw[:1024].split(b"\n")
+    if not lines or lines[0].strip() != SPHERE_MAGIC:
+        raise CorpusError(f"{path}: not a NIST SPHERE file (no NIST_1A magic).")
+    try:
+        header_size = int(lines[1].strip())
+    except (IndexError, ValueError):
+        raise CorpusError(f"{path}: broken NIST SPHERE header (no header size on line 2).") from None
+    fields: dict[str, str | int] = {"header_size": header_size}
+    for line in raw[:header_size].split(b"\n")[2:]:
+        line = line.strip()
+        if line == b"end_head":
+            break
+        parts = line.split(None, 2)
+        if len(parts) == 3:
+            name, kind, value = (p.decode("ascii", "replace") for p in parts)
+            fields[name] = int(value) if kind == "-i" else value
+    return fields
+
+
+def _read_sphere(path: Path, header_only: bool) -> tuple[np.ndarray | None, AudioInfo]:
+    with open(path, "rb") as fh:
+        head = fh.read(1024)
+        fields = parse_sphere_header(head, path)
+        coding = str(fields.get("sample_coding", "pcm"))
+        if coding != "pcm":
+            raise CorpusError(
+                f"{path}: SPHERE sample_coding '{coding}' is compressed; decompress the corpus "
+                "first (e.g. `sph2pipe -f wav IN OUT` or `sox IN OUT.wav`) and point innmf at the copy."
+            )
+        width = int(fields.get("sample_n_bytes", 2))
+        if width != 2:
+            raise CorpusError(f"{path}: SPHERE sample_n_bytes={width}; only 16-bit PCM is supported.")
+        channels = int(fields.get("channel_count", 1))
+        rate = int(fields.get("sample_rate", 0))
+        if rate <= 0:
+            raise CorpusError(f"{path}: SPHERE header has no sample_rate.")
+        order = str(fields.get("sample_byte_format", "01"))
+        dtype = "<i2" if order in ("01", "shortpack-v0") else ">i2"
+        fh.seek(int(fields["header_size"]))
+        if header_only:
+            size = path.stat().st_size - int(fields["header_size"])
+            frames = int(fields.get("sample_count", size // (2 * channels)))
+            return None, AudioInfo(frames, rate, channels)
+        data = np.frombuffer(fh.read(), dtype=dtype)
+    frames = len(data) // channels
+    if "sample_count" in fields and int(fields["sample_count"]) < frames:
+        frames = int(fields["sample_count"])
+    data = data[: frames * channels].reshape(frames, channels).astype(np.float64) / 32768.0
+    return data, AudioInfo(frames, rate, channels)
+
+
+def _is_sphere(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(7) == SPHERE_MAGIC
+
+
+def audio_info(path: str | Path) -> AudioInfo:
+    """Read a file's length, rate and channel count from its header.
+
+    Args:
+        path: a WAV/FLAC/OGG/SPHERE file.
+
+    Returns:
+        Its :class:`AudioInfo`.
+    """
+    path = Path(path)
+    _check_file(path)
+    if _is_sphere(path):
+        return _read_sphere(path, header_only=True)[1]
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError) as err:
+        raise _unreadable(path, err) from None
+    return AudioInfo(int(info.frames), int(info.samplerate), int(info.channels))
+
+
+def _check_file(path: Path) -> None:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such audio file.")
+    if path.stat().st_size == 0:
+        raise CorpusError(f"{path}: the file is empty; remove it or replace it with the recording.")
+
+
+def _unreadable(path: Path, err: Exception) -> CorpusError:
+    return CorpusError(
+        f"{path}: cannot decode this file ({err}). Convert it to WAV or FLAC "
+        "(e.g. `ffmpeg -i IN OUT.flac`) or remove it from the corpus."
+    )
+
+
+def read_audio(path: str | Path) -> np.ndarray:
+    """Decode a recording to float32 mono at 16 kHz and check it is usable.
+
+    Channels are averaged (stereo mixed to mono); any sample rate is resampled
+    with :func:`resample_to_16k`.
+
+    Args:
+        path: a WAV/FLAC/OGG/SPHERE file.
+
+    Returns:
+        float32 array, full scale at 1.0.
+
+    Raises:
+        CorpusError: empty, undecodable, non-finite or silent file (the message names the file).
+    """
+    path = Path(path)
+    _check_file(path)
+    if _is_sphere(path):
+        data, info = _read_sphere(path, header_only=False)
+        rate = info.sample_rate
+    else:
+        try:
+            data, rate = sf.read(str(path), dtype="float64", always_2d=True)
+        except (sf.LibsndfileError, RuntimeError) as err:
+            raise _unreadable(path, err) from None
+    assert data is not None
+    if data.shape[0] == 0:
+        raise CorpusError(f"{path}: the file holds no samples; remove it or replace it with the recording.")
+    if not np.all(np.isfinite(data)):
+        raise CorpusError(f"{path}: the file contains NaN or infinite samples; re-export it or remove it.")
+    mono = data.mean(axis=1)
+    if np.max(np.abs(mono)) < SILENCE_PEAK:
+        raise CorpusError(
+            f"{path}: the recording is silent (peak below -80 dBFS); remove it from the corpus."
+        )
+    return resample_to_16k(mono, int(rate)).astype(np.float32)

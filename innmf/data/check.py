@@ -1,0 +1,133 @@
+"""Can a corpus serve the two-speaker protocol? (``innmf corpus check``).
+
+Decodes every speaker once (then drops the audio, so TIMIT fits in memory),
+reports each one's duration and problems, and says whether enough speakers
+remain for the trial protocol with the given durations and pairing. Used by the
+CLI and by the first cell of the speech notebooks to fail early with a clear message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from innmf.data.audio import CorpusError
+from innmf.data.corpus import Corpus
+from innmf.data.trials import seconds_to_samples, speaker_pairs
+
+
+@dataclass
+class SpeakerStatus:
+    """One speaker's line in the report.
+
+    Attributes:
+        speaker: speaker id.
+        sex: ``F``, ``M`` or ``None``.
+        seconds: duration of the speaker's audio.
+        files: number of files concatenated.
+        problem: ``None`` when usable, else what is wrong and how to fix it.
+    """
+
+    speaker: str
+    sex: str | None
+    seconds: float
+    files: int
+    problem: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (the ``--json`` output)."""
+        return {"speaker": self.speaker, "sex": self.sex, "seconds": round(self.seconds, 3),
+                "files": self.files, "ok": self.problem is None, "problem": self.problem}
+
+
+@dataclass
+class CheckReport:
+    """Result of :func:`check_corpus`.
+
+    Attributes:
+        spec: the corpus spec.
+        speakers: one status per speaker.
+        problems: corpus-level problems that stop the protocol.
+        warnings: speaker problems tolerated because ``skip_short`` was set.
+    """
+
+    spec: str
+    speakers: list[SpeakerStatus] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Whether the corpus can serve the protocol."""
+        return not self.problems
+
+    @property
+    def usable(self) -> list[str]:
+        """Ids of the speakers without problems."""
+        return [s.speaker for s in self.speakers if s.problem is None]
+
+
+def check_corpus(
+    corpus: Corpus,
+    train_seconds: float = 20.0,
+    test_seconds: float = 5.0,
+    pairing: str = "any",
+    skip_short: bool = False,
+    decode: bool = True,
+    progress: bool = True,
+) -> CheckReport:
+    """Check every speaker of ``corpus`` against the trial protocol.
+
+    Args:
+        corpus: the corpus to check.
+        train_seconds: training audio per speaker.
+        test_seconds: test audio per speaker.
+        pairing: ``any``, ``mixed`` or ``same`` (sex of the two speakers).
+        skip_short: tolerate speakers with too little audio (left out) as long as two remain;
+            unreadable, NaN or silent audio is always a problem.
+        decode: decode all audio (finds unreadable, NaN and silent files); otherwise headers only.
+        progress: show a progress bar.
+
+    Returns:
+        The :class:`CheckReport`; ``report.ok`` is False when trials cannot be drawn.
+    """
+    need = seconds_to_samples(train_seconds) + seconds_to_samples(test_seconds)
+    report = CheckReport(spec=corpus.spec)
+    for spk in tqdm(corpus.speakers, desc="speakers", disable=not progress):
+        status = SpeakerStatus(spk.id, spk.sex, spk.seconds, len(spk.files))
+        short = False
+        if decode:
+            try:
+                spk.audio()
+                status.seconds = spk.seconds
+            except (CorpusError, FileNotFoundError) as err:
+                status.problem = str(err)
+            finally:
+                spk.clear_cache()
+        if status.problem is None and spk.n_samples < need:
+            short = True
+            status.problem = f"too short: {spk.seconds:.1f} s < {train_seconds:g} s + {test_seconds:g} s"
+        report.speakers.append(status)
+        if short and skip_short:
+            report.warnings.append(f"speaker {spk.id} skipped, {status.problem}")
+        elif short:
+            report.problems.append(
+                f"speaker {spk.id} is {status.problem}; shorten the train/test durations "
+                "or skip such speakers (skip_short=True, --skip-short)"
+            )
+        elif status.problem:
+            report.problems.append(f"speaker {spk.id}: {status.problem}")
+    usable = [spk for spk in corpus.speakers if spk.id in set(report.usable)]
+    if len(usable) < 2:
+        report.problems.append(
+            f"{len(usable)} usable speaker(s); the two-speaker protocol needs at least two."
+        )
+    else:
+        try:
+            if not speaker_pairs(usable, pairing):
+                report.problems.append(f"no pair of usable speakers for pairing={pairing!r}.")
+        except (CorpusError, ValueError) as err:
+            report.problems.append(str(err))
+    return report
