@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -89,6 +90,9 @@ def execute_chapter(
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     output.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
+    # A non-interactive MPLBACKEND (e.g. Agg in a test run) would reach the kernel and
+    # silently drop every figure from the book.
+    backend = os.environ.pop("MPLBACKEND", None)
     try:
         papermill.execute_notebook(
             notebook,
@@ -106,6 +110,9 @@ def execute_chapter(
             f"cell {err.exec_count} (`{first_line}`) failed with {err.ename}: {err.evalue}. "
             f"The executed notebook with the traceback is {output}."
         ) from None
+    finally:
+        if backend is not None:
+            os.environ["MPLBACKEND"] = backend
     return time.perf_counter() - start
 
 

@@ -6,6 +6,7 @@ re-executes the executed notebook in lax mode: only cells marked ``# NBVAL_CHECK
 """
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -48,5 +49,6 @@ def test_chapter_executes_and_reproduces(source: Path, tmp_path: Path):
         [sys.executable, "-m", "pytest", "--nbval-lax", str(executed), "-q", "-p", "no:cacheprovider",
          "--nbval-current-env", f"--rootdir={tmp_path}"],
         capture_output=True, text=True, cwd=source.parent,
+        env={k: v for k, v in os.environ.items() if k != "MPLBACKEND"},
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
