@@ -1,0 +1,258 @@
+"""The work of one trial: learn both speakers' dictionaries once, then score them.
+
+A trial (two speakers a and b, 20 s of training audio each, a 5 s test mixture)
+needs, at every window size N of ``n_ffts + extra_n_ffts`` and for each speaker:
+
+* NMF: KL multiplicative-update NMF of V = |STFT_N(train)|^p, retrained at each N;
+* iN-NMF: an implicit W_k(f) trained once at ``train_n_fft``, sampled at N's bin
+  frequencies, with H refit on V (the paper refits H at every N, the training N too).
+
+Both experiments use these same dictionaries, so they are learned once per trial:
+the reconstruction experiment scores W·H against V on the training audio (KL,
+averaged over the two speakers); the separation experiment fits activations of
+[W_a, W_b] on the mixture and masks it (FACTS.md section 3). Both methods run on
+the same trials, a paired comparison (the published code was unpaired).
+
+Used by ``run_experiments`` and the chapters "Reconstruction across window sizes"
+and "Separating two speakers".
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+import innmf
+
+EXPERIMENTS: tuple[str, ...] = ("reconstruction", "separation")
+"""Experiments a trial can produce rows for."""
+
+METHODS: tuple[str, ...] = ("NMF", "iN-NMF")
+"""Method names in the results (classic NMF and the paper's iN-NMF)."""
+
+# Labels mixed into the per-trial seeds so that every model gets its own stream.
+_NMF, _INR, _SEP_NMF, _SEP_INR = 1, 2, 3, 4
+
+
+def trial_seed(seed: int, index: int, *labels: int) -> int:
+    """A seed derived from (base seed, trial index, labels), independent of run order.
+
+    Args:
+        seed: the settings' base seed.
+        index: the trial's index.
+        *labels: further integers (speaker slot, model kind, window size).
+
+    Returns:
+        A non-negative 31-bit integer, the same wherever and whenever it is computed.
+    """
+    state = np.random.SeedSequence([int(seed), int(index), *[int(v) for v in labels]])
+    return int(state.generate_state(1, dtype=np.uint32)[0] >> 1)
+
+
+def window_sizes(settings: dict[str, Any]) -> list[int]:
+    """Window sizes N a trial evaluates: ``n_ffts`` then the probes in ``extra_n_ffts``."""
+    sizes = [int(n) for n in settings["n_ffts"]]
+    sizes += [int(n) for n in settings.get("extra_n_ffts") or [] if int(n) not in sizes]
+    return sizes
+
+
+def check_experiments(experiments: Sequence[str]) -> tuple[str, ...]:
+    """Validate experiment names; ``"all"`` means both.
+
+    Raises:
+        ValueError: an unknown experiment name, or none at all.
+    """
+    names: list[str] = []
+    for name in experiments:
+        for part in EXPERIMENTS if name == "all" else (name,):
+            if part not in EXPERIMENTS:
+                raise ValueError(
+                    f"Unknown experiment {part!r}; choose from {list(EXPERIMENTS)} or 'all'."
+                )
+            if part not in names:
+                names.append(part)
+    if not names:
+        raise ValueError(f"No experiment requested; choose from {list(EXPERIMENTS)} or 'all'.")
+    return tuple(n for n in EXPERIMENTS if n in names)
+
+
+@functools.lru_cache(maxsize=4)
+def cached_corpus(spec: str) -> Any:
+    """The corpus for ``spec``, loaded once per process (each worker loads its own)."""
+    from innmf.data import load_corpus
+
+    return load_corpus(spec)
+
+
+@dataclass(frozen=True)
+class SpeakerModels:
+    """One speaker's dictionaries and training-audio fit at each window size N."""
+
+    nmf_W: dict[int, np.ndarray] = field(default_factory=dict)
+    inr_W: dict[int, np.ndarray] = field(default_factory=dict)
+    kl: dict[tuple[str, int], float] = field(default_factory=dict)
+
+
+def learn_speaker(
+    x: np.ndarray, settings: dict[str, Any], seed: int, slot: int, index: int,
+    with_kl: bool = True,
+) -> SpeakerModels:
+    """Learn one speaker's NMF and iN-NMF dictionaries at every window size.
+
+    Args:
+        x: the speaker's training audio (16 kHz).
+        settings: run settings (``rank``, ``nmf_iter``, ``inr_epochs``, ...).
+        seed: the settings' base seed.
+        slot: 0 for speaker a, 1 for speaker b (enters the seeds).
+        index: the trial's index (enters the seeds).
+        with_kl: also refit iN-NMF's H at every N and measure both fits' KL (the
+            reconstruction experiment); separation alone needs only the W's.
+
+    Returns:
+        Dictionaries W at each N for both methods, and (``with_kl``) the KL of each fit.
+    """
+    from innmf.metrics import kl_divergence
+    from innmf.models import ImplicitWNMF
+    from innmf.nmf import nmf
+    from innmf.tf.stft import frequency_coordinate, magnitude
+
+    p, K, device = settings["power"], int(settings["rank"]), settings["device"]
+    n_iter = int(settings["nmf_iter"])
+    out = SpeakerModels()
+    V_at = {n: magnitude(x, n, power=p) for n in window_sizes(settings)}
+    for n, V in V_at.items():
+        res = nmf(V, K, n_iter, seed=trial_seed(seed, index, slot, _NMF, n), device=device,
+                  loss_every=max(n_iter, 1))
+        out.nmf_W[n] = res.W
+        if with_kl:
+            out.kl[("NMF", n)] = kl_divergence(V, res.W @ res.H)
+
+    n_train = int(settings["train_n_fft"])
+    V_train = V_at[n_train] if n_train in V_at else magnitude(x, n_train, power=p)
+    model = ImplicitWNMF(
+        K, hidden=int(settings["hidden"]), n_freqs=int(settings["n_freqs"]),
+        seed=trial_seed(seed, index, slot, _INR), device=device,
+    )
+    opt = {"optimizer": settings["optimizer"], "lr": float(settings["lr"])}
+    model.fit(V_train, frequency_coordinate(n_train), epochs=int(settings["inr_epochs"]), **opt)
+    for n, V in V_at.items():
+        coords = frequency_coordinate(n)
+        out.inr_W[n] = W = np.asarray(model.sample_W(coords))
+        if with_kl:  # the paper refits H at every N, the training N included
+            H = np.asarray(model.refit_H(V, coords, epochs=int(settings["refit_epochs"]), **opt))
+            out.kl[("iN-NMF", n)] = kl_divergence(V, W @ H)
+    return out
+
+
+def separate_at(
+    mixture: np.ndarray,
+    sources: Sequence[np.ndarray],
+    n: int,
+    W_nmf: Sequence[np.ndarray],
+    W_inr: Sequence[np.ndarray],
+    settings: dict[str, Any],
+    seed: int,
+    index: int,
+) -> dict[str, dict[str, float]]:
+    """Separate the mixture at window size ``n`` with both methods' dictionaries.
+
+    Returns:
+        ``{method: {"sdr", "sir", "sar", "stoi"}}`` against the test sources.
+    """
+    from innmf.metrics import separation_metrics
+    from innmf.models import fit_activations
+    from innmf.nmf import nmf
+    from innmf.separation import separate
+    from innmf.tf.stft import magnitude
+
+    p, device = settings["power"], settings["device"]
+    V_mix = magnitude(mixture, n, power=p)
+    ranks = [W.shape[1] for W in W_nmf]
+    n_iter = int(settings["nmf_iter"])
+    # loss_every=n_iter: only the factors are needed, not the loss history
+    res = nmf(V_mix, sum(ranks), n_iter, W=np.hstack(W_nmf), fix_W=True,
+              seed=trial_seed(seed, index, _SEP_NMF, n), device=device, loss_every=max(n_iter, 1))
+    H_nmf = np.split(res.H, np.cumsum(ranks)[:-1], axis=0)
+    fitted = fit_activations(
+        V_mix, list(W_inr), epochs=int(settings["sep_epochs"]), optimizer=settings["optimizer"],
+        lr=float(settings["lr"]), seed=trial_seed(seed, index, _SEP_INR, n), device=device,
+    )
+    H_inr = fitted.H
+    out = {}
+    for method, Ws, Hs in (("NMF", W_nmf, H_nmf), ("iN-NMF", W_inr, H_inr)):
+        models = [np.asarray(W) @ np.asarray(H) for W, H in zip(Ws, Hs)]
+        estimates = separate(mixture, n, models, power=p)
+        out[method] = separation_metrics(np.vstack(sources), np.vstack(estimates),
+                                         sr=innmf.SAMPLE_RATE)
+    return out
+
+
+def run_trial(
+    settings: dict[str, Any], trial: Any, experiments: Sequence[str], corpus: Any = None
+) -> list[dict[str, Any]]:
+    """Compute one trial and return its tidy rows for the requested experiments.
+
+    Args:
+        settings: run settings (``innmf.profiles.get_profile``).
+        trial: an ``innmf.data.Trial`` or its ``to_dict()``.
+        experiments: ``reconstruction`` and/or ``separation``.
+        corpus: the loaded corpus (default: ``settings["corpus"]``, cached per process).
+
+    Returns:
+        Rows ``{trial, trial_key, speakers, experiment, method, n_fft, metric, value}``:
+        reconstruction gives metric ``kl`` (mean of the two speakers' KL), separation
+        gives ``sdr``, ``sir``, ``sar``, ``stoi`` (each the mean of the two speakers).
+    """
+    from innmf.data import Trial, trial_audio
+
+    experiments = check_experiments(experiments)
+    if isinstance(trial, dict):
+        trial = Trial.from_dict(trial)
+    corpus = cached_corpus(settings["corpus"]) if corpus is None else corpus
+    audio = trial_audio(corpus, trial)
+    seed, index = int(settings["seed"]), int(trial.index)
+    with_kl = "reconstruction" in experiments
+    speakers = [learn_speaker(x, settings, seed, slot, index, with_kl)
+                for slot, x in enumerate(audio.train)]
+
+    base = {"trial": index, "trial_key": str(trial.key),
+            "speakers": "+".join(str(s) for s in trial.speakers)}
+    rows: list[dict[str, Any]] = []
+    sizes = window_sizes(settings)
+    if "reconstruction" in experiments:
+        for method in METHODS:
+            for n in sizes:
+                kl = float(np.mean([s.kl[(method, n)] for s in speakers]))
+                rows.append({**base, "experiment": "reconstruction", "method": method,
+                             "n_fft": n, "metric": "kl", "value": kl})
+    if "separation" in experiments:
+        for n in sizes:
+            scores = separate_at(
+                audio.mixture, audio.test, n, [s.nmf_W[n] for s in speakers],
+                [s.inr_W[n] for s in speakers], settings, seed, index,
+            )
+            for method in METHODS:
+                for metric, value in scores[method].items():
+                    rows.append({**base, "experiment": "separation", "method": method,
+                                 "n_fft": n, "metric": metric, "value": float(value)})
+    return rows
+
+
+@dataclass(frozen=True)
+class TrialTask:
+    """A picklable unit of work for a worker: settings, trial record and experiments."""
+
+    settings: dict[str, Any]
+    trial: dict[str, Any]
+    experiments: tuple[str, ...]
+
+
+def run_trial_task(task: TrialTask) -> tuple[list[dict[str, Any]], float]:
+    """Run a :class:`TrialTask` (in any process); return its rows and the seconds it took."""
+    start = time.perf_counter()
+    rows = run_trial(task.settings, task.trial, task.experiments)
+    return rows, time.perf_counter() - start
