@@ -19,6 +19,9 @@ PAPER: dict[str, Any] = {
     "corpus": "default",
     "seed": 0,
     "device": "cpu",
+    # torch and BLAS threads per process (per trial in parallel runs). One is fastest
+    # for these small matrices on small machines: with more, threads spin-wait.
+    "threads": 1,
     "n_trials": 500,
     "train_seconds": 20.0,
     "test_seconds": 5.0,

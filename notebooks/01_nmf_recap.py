@@ -47,9 +47,11 @@ from innmf.data import load_corpus
 from innmf.divergences import beta_divergence
 from innmf.nmf import nmf
 from innmf.profiles import get_profile
+from innmf.runtime import use_threads
 from innmf.tf.stft import istft, stft, stft_frequencies, stft_times
 
 P = get_profile(profile, **overrides)
+use_threads(P["threads"])  # one thread: fastest and reproducible (innmf/runtime.py)
 corpus = load_corpus(P["corpus"])
 speaker = corpus.speakers[0]
 x = speaker.audio()[: int(P["train_seconds"] * SAMPLE_RATE)]

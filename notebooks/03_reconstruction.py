@@ -38,6 +38,7 @@
 profile = "quick"  # smoke | quick | paper (innmf/profiles.py)
 overrides = {}  # e.g. {"corpus": "timit:/data/TIMIT", "n_trials": 20}
 results_dir = None  # results store to write/resume; None: the book's store for these settings
+workers = 2  # local processes running trials at once (one thread each)
 results_from = None  # read an existing store (e.g. "../results/paper-embedded") instead of computing
 
 # %%
@@ -51,15 +52,17 @@ from innmf.book import results_dir as book_results_dir
 from innmf.experiments import load_results, run_experiments
 from innmf.paper_results import published_kl
 from innmf.profiles import get_profile
+from innmf.runtime import use_threads
 from innmf.stats import paired_summary, summary_table
 
 P = get_profile(profile, **overrides)
+use_threads(P["threads"])  # one thread: fastest and reproducible (innmf/runtime.py)
 if results_from is not None:
     df = load_results(results_from)
     source = f"read from the results store `{results_from}`"
 else:
     store = results_dir or book_results_dir(P)
-    df = run_experiments(P, ("reconstruction", "separation"), out=store)
+    df = run_experiments(P, ("reconstruction", "separation"), out=store, workers=workers)
     source = f"computed (or resumed) in the results store `{store}`"
 rec = df[df["metric"] == "kl"]
 n_trials = rec["trial"].nunique()

@@ -40,6 +40,7 @@
 profile = "quick"  # smoke | quick | paper (innmf/profiles.py)
 overrides = {}  # e.g. {"corpus": "timit:/data/TIMIT", "n_trials": 20}
 results_dir = None  # results store to write/resume; None: the book's store for these settings
+workers = 2  # local processes running trials at once (one thread each)
 results_from = None  # read an existing store instead of computing
 listen_trial = 0  # which trial to play back
 
@@ -54,15 +55,17 @@ from innmf.book import results_dir as book_results_dir
 from innmf.experiments import load_results, run_experiments
 from innmf.paper_results import published_separation
 from innmf.profiles import get_profile
+from innmf.runtime import use_threads
 from innmf.stats import paired_summary, summary_table
 
 P = get_profile(profile, **overrides)
+use_threads(P["threads"])  # one thread: fastest and reproducible (innmf/runtime.py)
 if results_from is not None:
     df = load_results(results_from)
     source = f"read from the results store `{results_from}`"
 else:
     store = results_dir or book_results_dir(P)
-    df = run_experiments(P, ("reconstruction", "separation"), out=store)
+    df = run_experiments(P, ("reconstruction", "separation"), out=store, workers=workers)
     source = f"computed (or resumed) in the results store `{store}`"
 sep = df[df["experiment"] == "separation"]
 display(Markdown(
@@ -142,8 +145,26 @@ display(Markdown("\n".join(lines)))
 # trial can be replayed.
 
 # %%
-from innmf.data import Trial, load_corpus, trial_audio
-from innmf.experiments.trial import learn_speaker, separate_at
+from innmf.experiments import draw_trials
+from innmf.experiments.trial import replay_separation
+
+if listen_trial not in set(df["trial"]):
+    raise ValueError(f"listen_trial={listen_trial} is not among the trials run ({sorted(df['trial'].unique())}).")
+# Trial i depends only on (seed, i): draw it again and replay it from its record.
+trial = draw_trials({**P, "n_trials": listen_trial + 1})[listen_trial]
+sizes = sorted({P["train_n_fft"], min(P["n_ffts"])})
+audio, estimates = replay_separation(P, trial, sizes=sizes)
+a, b = trial.speakers
+display(Markdown(f"Trial {listen_trial}: speakers **{a}** and **{b}** (key `{trial.key}`)."))
+players = [("mixture (0 dB)", audio.mixture), (f"reference {a}", audio.test[0]),
+           (f"reference {b}", audio.test[1])]
+for n in sizes:
+    for method in ("NMF", "iN-NMF"):
+        for who, est in zip((a, b), estimates[n][method]):
+            players.append((f"{method}, N = {n}: estimate of {who}", est))
+for label, signal in players:
+    print(label)
+    display(Audio(signal, rate=SAMPLE_RATE))
 
 # %% [markdown]
 # ## Beyond the trained range

@@ -46,7 +46,6 @@ overrides = {}  # any single setting, e.g. {"hybrid_epochs": 1000, "seed": 1}
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import torch
 from IPython.display import Audio, display
 
 from innmf.experiments.hybrid import activation_note_correlation, fit_hybrid, fm_frequency_error, note_assignment
@@ -55,15 +54,13 @@ from innmf.tf.cqt import cqt
 from innmf.tf.hybrid import (
     load_piano, load_piano_stems, note_envelopes, paper_hybrid_cloud, piano_metadata, stft_points,
 )
+from innmf.runtime import use_threads
 from innmf.tf.plotting import plot_cloud
 from innmf.tf.signals import fm_instantaneous_frequency, fm_signal
 from innmf.tf.sinusoidal import sinusoidal_analysis, sinusoidal_points
 
 P = get_profile(profile, **overrides)
-# The networks are tiny (K = 2 components of width 16 per factor), so a second CPU thread
-# saves little; on a machine shared with other jobs we measured two-thread epochs 30 times
-# slower than one-thread epochs (the threads wait on each other). One thread it is.
-torch.set_num_threads(1)
+use_threads(P["threads"])  # see innmf/runtime.py: one thread is fastest for these small networks
 print(f"profile {P['profile']}: rank K = {P['hybrid_rank']}, width h = {P['hybrid_hidden']}, "
       f"{P['hybrid_epochs']} epochs on {P['hybrid_fraction']:.0%} of the points each, seed {P['seed']}")
 

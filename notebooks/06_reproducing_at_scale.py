@@ -37,6 +37,7 @@ from IPython.display import Markdown, display
 
 from innmf.experiments import load_results, read_manifest, run_experiments
 from innmf.profiles import PROFILES, get_profile
+from innmf.runtime import use_threads
 
 profiles = pd.DataFrame({name: {k: str(v) for k, v in PROFILES[name].items()}
                          for name in ("smoke", "quick", "paper")})
@@ -84,6 +85,7 @@ print(differs.to_string())
 
 # %%
 demo = get_profile(profile, **{"n_trials": 2, **overrides})
+use_threads(demo["threads"])
 demo.update(train_seconds=min(demo["train_seconds"], 6.0), test_seconds=min(demo["test_seconds"], 2.0),
             n_ffts=[1000, 2000], extra_n_ffts=[], nmf_iter=min(demo["nmf_iter"], 100),
             inr_epochs=min(demo["inr_epochs"], 100), refit_epochs=min(demo["refit_epochs"], 50),

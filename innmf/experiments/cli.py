@@ -52,8 +52,8 @@ def register(subparsers: Any) -> None:
                    help="override one setting, e.g. --set n_trials=10 (repeatable)")
     p.add_argument("--workers", type=int, default=1, help="local worker processes (default: 1)")
     p.add_argument("--threads", type=int, default=None,
-                   help="torch/BLAS threads per trial (default: torch's own when serial, 1 per "
-                   "worker; 1 is often fastest on a small shared machine)")
+                   help="torch/BLAS threads per trial (default: the profile's `threads`; "
+                   "1 is often fastest on a small shared machine)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="address of a running Dask scheduler to send the trials to")
     p.add_argument("--device", choices=["cpu", "cuda"], default=None,

@@ -72,9 +72,9 @@ def run_experiments(
         scheduler: address of a Dask scheduler (or a ``dask.distributed.Client``)
             whose workers run the trials instead.
         progress: show a progress bar over trials.
-        threads: torch and BLAS threads per trial (default: this process's setting
-            when serial, 1 in parallel workers). ``threads=1`` makes a serial run
-            bit-identical to a parallel one, and is the fastest setting on a small
+        threads: torch and BLAS threads per trial (default: the settings' ``threads``;
+            if that is None, this process's setting when serial, 1 in parallel
+            workers). ``threads=1`` makes a serial run bit-identical to a parallel one, and is the fastest setting on a small
             shared machine (torch's threads spin-wait on one trial's small matrices).
         trial_fn: the per-trial function (a picklable top-level function; tests
             replace it to count or interrupt work).
@@ -105,7 +105,8 @@ def run_experiments(
 
     rows: list[dict[str, Any]] = []
     for task, (trial_rows, seconds) in map_unordered(
-        trial_fn, todo, workers=workers, scheduler=scheduler, progress=progress, threads=threads
+        trial_fn, todo, workers=workers, scheduler=scheduler, progress=progress,
+        threads=threads if threads is not None else settings.get("threads"),
     ):
         if store is not None:
             store.write_trial(task.trial, task.experiments, trial_rows, seconds=seconds)

@@ -148,22 +148,24 @@ def learn_speaker(
     return out
 
 
-def separate_at(
+def separated_signals(
     mixture: np.ndarray,
-    sources: Sequence[np.ndarray],
     n: int,
     W_nmf: Sequence[np.ndarray],
     W_inr: Sequence[np.ndarray],
     settings: dict[str, Any],
     seed: int,
     index: int,
-) -> dict[str, dict[str, float]]:
-    """Separate the mixture at window size ``n`` with both methods' dictionaries.
+) -> dict[str, list[np.ndarray]]:
+    """Separate the mixture at window size ``n`` with both methods' fixed dictionaries.
+
+    NMF fits the activations of the stacked dictionaries by multiplicative updates
+    (``nmf_iter``); iN-NMF by Rprop (``sep_epochs``), as the paper. Each source's model
+    W_i H_i then drives a soft mask of the compressed mixture (``innmf.separation``).
 
     Returns:
-        ``{method: {"sdr", "sir", "sar", "stoi"}}`` against the test sources.
+        ``{method: [estimate of speaker a, estimate of speaker b]}``.
     """
-    from innmf.metrics import separation_metrics
     from innmf.models import fit_activations
     from innmf.nmf import nmf
     from innmf.separation import separate
@@ -181,14 +183,65 @@ def separate_at(
         V_mix, list(W_inr), epochs=int(settings["sep_epochs"]), optimizer=settings["optimizer"],
         lr=float(settings["lr"]), seed=trial_seed(seed, index, _SEP_INR, n), device=device,
     )
-    H_inr = fitted.H
     out = {}
-    for method, Ws, Hs in (("NMF", W_nmf, H_nmf), ("iN-NMF", W_inr, H_inr)):
+    for method, Ws, Hs in (("NMF", W_nmf, H_nmf), ("iN-NMF", W_inr, fitted.H)):
         models = [np.asarray(W) @ np.asarray(H) for W, H in zip(Ws, Hs)]
-        estimates = separate(mixture, n, models, power=p)
-        out[method] = separation_metrics(np.vstack(sources), np.vstack(estimates),
-                                         sr=innmf.SAMPLE_RATE)
+        out[method] = separate(mixture, n, models, power=p)
     return out
+
+
+def separate_at(
+    mixture: np.ndarray,
+    sources: Sequence[np.ndarray],
+    n: int,
+    W_nmf: Sequence[np.ndarray],
+    W_inr: Sequence[np.ndarray],
+    settings: dict[str, Any],
+    seed: int,
+    index: int,
+) -> dict[str, dict[str, float]]:
+    """Separate the mixture at window size ``n`` with both methods and score it.
+
+    Returns:
+        ``{method: {"sdr", "sir", "sar", "stoi"}}`` against the test sources.
+    """
+    from innmf.metrics import separation_metrics
+
+    estimates = separated_signals(mixture, n, W_nmf, W_inr, settings, seed, index)
+    return {method: separation_metrics(np.vstack(sources), np.vstack(est), sr=innmf.SAMPLE_RATE)
+            for method, est in estimates.items()}
+
+
+def replay_separation(
+    settings: dict[str, Any], trial: Any, sizes: Sequence[int] | None = None, corpus: Any = None
+) -> tuple[Any, dict[int, dict[str, list[np.ndarray]]]]:
+    """Recompute one stored trial's separations from its record, for listening.
+
+    Chapter "Separating two speakers". Uses the same seeds as :func:`run_trial`, so
+    the estimates are the ones that were scored.
+
+    Args:
+        settings: the run's settings.
+        trial: an ``innmf.data.Trial`` or its ``to_dict()`` (e.g. from a results store).
+        sizes: window sizes to separate at (default: all of the trial's).
+        corpus: the loaded corpus (default: ``settings["corpus"]``).
+
+    Returns:
+        ``(TrialAudio, {n: {method: [estimate a, estimate b]}})``.
+    """
+    from innmf.data import Trial, trial_audio
+
+    if isinstance(trial, dict):
+        trial = Trial.from_dict(trial)
+    corpus = cached_corpus(settings["corpus"]) if corpus is None else corpus
+    audio = trial_audio(corpus, trial)
+    seed, index = int(settings["seed"]), int(trial.index)
+    speakers = [learn_speaker(x, settings, seed, slot, index, False)
+                for slot, x in enumerate(audio.train)]
+    sizes = list(sizes) if sizes is not None else window_sizes(settings)
+    return audio, {n: separated_signals(audio.mixture, n, [s.nmf_W[n] for s in speakers],
+                                        [s.inr_W[n] for s in speakers], settings, seed, index)
+                   for n in sizes}
 
 
 def run_trial(

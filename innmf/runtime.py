@@ -1,0 +1,36 @@
+"""Process-wide runtime settings: how many CPU threads torch and BLAS may use.
+
+Used at the top of every chapter (``use_threads(P["threads"])``). The models in this
+package multiply small matrices (K = 20 components, a few hundred frames); on a
+2-core machine torch's default of one thread per core makes an iN-NMF epoch 2 to 20
+times *slower* than one thread, because the threads spin-wait on each other. The
+thread count also decides the order of floating-point sums, so fixing it makes a
+chapter's numbers the same on every re-execution.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_blas_limits: Any = None
+
+
+def use_threads(threads: int | None) -> None:
+    """Let torch and the BLAS libraries use ``threads`` threads (None: leave as is).
+
+    Args:
+        threads: a positive number of threads, the ``threads`` setting of a profile.
+
+    Raises:
+        ValueError: ``threads`` is not a positive integer.
+    """
+    global _blas_limits
+    if threads is None:
+        return
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be a positive integer, got {threads!r}.")
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(threads)
+    _blas_limits = threadpool_limits(limits=threads)
