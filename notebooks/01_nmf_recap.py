@@ -37,6 +37,7 @@ profile = "quick"  # smoke | quick | paper (innmf/profiles.py)
 overrides = {}  # any single setting, e.g. {"corpus": "timit:/data/TIMIT", "rank": 10}
 
 # %%
+# %matplotlib inline
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd

@@ -42,6 +42,7 @@ workers = 2  # local processes running trials at once (one thread each)
 results_from = None  # read an existing store (e.g. "../results/paper-embedded") instead of computing
 
 # %%
+# %matplotlib inline
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd

@@ -45,6 +45,7 @@ results_from = None  # read an existing store instead of computing
 listen_trial = 0  # which trial to play back
 
 # %%
+# %matplotlib inline
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd

@@ -43,6 +43,7 @@ profile = "quick"  # smoke | quick | paper (innmf/profiles.py)
 overrides = {}  # any single setting, e.g. {"hybrid_epochs": 1000, "seed": 1}
 
 # %%
+# %matplotlib inline
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd

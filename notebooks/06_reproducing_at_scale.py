@@ -28,6 +28,7 @@ profile = "quick"  # smoke | quick | paper: the profile this chapter's demonstra
 overrides = {}
 
 # %%
+# %matplotlib inline
 import tempfile
 import time
 from pathlib import Path
