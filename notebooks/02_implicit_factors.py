@@ -285,7 +285,7 @@ plt.show()
 all_n = sorted((set(P["n_ffts"]) | set(P["extra_n_ffts"])) - {n_fft})
 others = {n: magnitude(x, n, power=p) for n in (all_n[0], all_n[-1])}
 grid = {"n_freqs": [1, 4, 10, 13], "activation": ["sin", "relu"], "hidden": [16, 64]}
-ablation = inr_ablation(V, n_fft, grid, rank=K, epochs=P["inr_epochs"], seed=seed, device=P["device"],
+ablation = inr_ablation(V, n_fft, grid, rank=K, epochs=P["ablation_epochs"], seed=seed, device=P["device"],
                         others=others, refit_epochs=P["refit_epochs"], **fit_options)
 
 # %%
