@@ -105,9 +105,11 @@ def execute_chapter(
         )
     except papermill.PapermillExecutionError as err:
         first_line = err.source.strip().splitlines()[0] if err.source.strip() else ""
+        code = [c.source for c in notebook.cells if c.cell_type == "code"]
+        where = f"code cell {code.index(err.source) + 1}" if err.source in code else "a cell"
         raise BookError(
             f"{source.relative_to(REPO) if source.is_relative_to(REPO) else source}: "
-            f"cell {err.exec_count} (`{first_line}`) failed with {err.ename}: {err.evalue}. "
+            f"{where} (`{first_line}`) failed with {err.ename}: {err.evalue}. "
             f"The executed notebook with the traceback is {output}."
         ) from None
     finally:
@@ -211,7 +213,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_run)
 
 
-def results_dir(settings: dict[str, Any]) -> Path:
+def results_dir_for(settings: dict[str, Any]) -> Path:
     """Where the book keeps a profile's experiment results (a resumable results store).
 
     The reconstruction and separation chapters share one store, so the trials' models
@@ -223,3 +225,33 @@ def results_dir(settings: dict[str, Any]) -> Path:
 
     key = settings_hash(result_settings(settings))
     return BUILD / "results" / f"{settings.get('profile', 'custom')}-{key}"
+
+
+def chapter_results(
+    settings: dict[str, Any],
+    results_dir: str | Path | None = None,
+    results_from: str | Path | None = None,
+    workers: int = 1,
+) -> tuple[Any, str]:
+    """The speech chapters' per-trial rows: read from a store, or computed/resumed in one.
+
+    Chapters "Reconstruction across window sizes" and "Separating two speakers" call
+    this with their parameters, so both run (or resume) both experiments in one shared
+    store and each can run alone.
+
+    Args:
+        settings: the chapter's settings (``get_profile(profile, **overrides)``).
+        results_dir: store to write and resume (default: :func:`results_dir`).
+        results_from: an existing store to read instead of computing anything.
+        workers: local processes running trials at once.
+
+    Returns:
+        ``(rows, where)``: the tidy per-trial table and a sentence saying where it came from.
+    """
+    from innmf.experiments import load_results, run_experiments
+
+    if results_from is not None:
+        return load_results(results_from), f"read from the results store `{results_from}`"
+    store = results_dir or results_dir_for(settings)
+    rows = run_experiments(settings, ("reconstruction", "separation"), out=store, workers=workers)
+    return rows, f"computed (or resumed) in the results store `{store}`"

@@ -49,8 +49,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from innmf import figures
-from innmf.book import results_dir as book_results_dir
-from innmf.experiments import load_results, run_experiments
+from innmf.book import chapter_results
 from innmf.paper_results import published_kl
 from innmf.profiles import get_profile
 from innmf.runtime import use_threads
@@ -58,13 +57,7 @@ from innmf.stats import paired_summary, summary_table
 
 P = get_profile(profile, **overrides)
 use_threads(P["threads"])  # one thread: fastest and reproducible (innmf/runtime.py)
-if results_from is not None:
-    df = load_results(results_from)
-    source = f"read from the results store `{results_from}`"
-else:
-    store = results_dir or book_results_dir(P)
-    df = run_experiments(P, ("reconstruction", "separation"), out=store, workers=workers)
-    source = f"computed (or resumed) in the results store `{store}`"
+df, source = chapter_results(P, results_dir, results_from, workers)
 rec = df[df["metric"] == "kl"]
 n_trials = rec["trial"].nunique()
 display(Markdown(

@@ -52,8 +52,7 @@ import pandas as pd
 from IPython.display import Audio, Markdown, display
 
 from innmf import SAMPLE_RATE, figures
-from innmf.book import results_dir as book_results_dir
-from innmf.experiments import load_results, run_experiments
+from innmf.book import chapter_results
 from innmf.paper_results import published_separation
 from innmf.profiles import get_profile
 from innmf.runtime import use_threads
@@ -61,13 +60,7 @@ from innmf.stats import paired_summary, summary_table
 
 P = get_profile(profile, **overrides)
 use_threads(P["threads"])  # one thread: fastest and reproducible (innmf/runtime.py)
-if results_from is not None:
-    df = load_results(results_from)
-    source = f"read from the results store `{results_from}`"
-else:
-    store = results_dir or book_results_dir(P)
-    df = run_experiments(P, ("reconstruction", "separation"), out=store, workers=workers)
-    source = f"computed (or resumed) in the results store `{store}`"
+df, source = chapter_results(P, results_dir, results_from, workers)
 sep = df[df["experiment"] == "separation"]
 display(Markdown(
     f"**{sep['trial'].nunique()} trial(s)** on corpus `{P['corpus']}`, profile `{profile}`, "
