@@ -143,14 +143,23 @@ def _timed(fn: Callable[[], object], device: torch.device) -> float:
     return (time.perf_counter() - start) * 1e3
 
 
-def _interleaved(contenders: dict[str, tuple[Callable, int]], rounds: int, warmup: int, device) -> dict[str, float]:
-    """Median milliseconds of each contender; every round runs each ``count`` times."""
+def _interleaved(
+    contenders: dict[str, tuple[Callable, int]], rounds: int, warmup: int, device, settle: float = 0.0
+) -> dict[str, float]:
+    """Median milliseconds of each contender; every round runs each ``count`` times.
+
+    ``settle`` seconds of pause before each contender's turn let another library's
+    idle worker threads stop spinning (OpenBLAS's spin for about 0.1 s after a
+    call), so that neither side is timed while the other's threads hold the cores.
+    """
     for fn, count in contenders.values():
         for _ in range(warmup * count if count > 1 else max(1, warmup // 2)):
             fn()
     samples: dict[str, list[float]] = {name: [] for name in contenders}
     for _ in range(rounds):
         for name, (fn, count) in contenders.items():
+            if settle:
+                time.sleep(settle)
             samples[name].extend(_timed(fn, device) for _ in range(count))
     return {name: statistics.median(v) for name, v in samples.items()}
 
@@ -237,6 +246,7 @@ def _bench_nmf(V: np.ndarray, rank: int, n_iter: int, device, rounds: int) -> di
         rounds,
         1,
         device,
+        settle=0.3,
     )
     per_iter = {k: v / n_iter for k, v in times.items()}
     r32 = results[f"ours_{torch.float32}"]
@@ -290,7 +300,7 @@ def run_benchmarks(
 
     Args:
         device: "cpu" or "cuda".
-        repeats: timing rounds per measurement (default 10, quick 2).
+        repeats: timing rounds per measurement (default 15, quick 2).
         quick: tiny sizes (seconds; for tests), same keys.
         synthetic: skip the corpus and use the synthetic speech-like signal.
 
@@ -300,7 +310,7 @@ def run_benchmarks(
     dev = torch.device(device)
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("--device cuda was asked for, but PyTorch sees no CUDA device; use --device cpu.")
-    rounds = int(repeats) if repeats is not None else (2 if quick else 10)
+    rounds = int(repeats) if repeats is not None else (2 if quick else 15)
     if rounds < 1:
         raise ValueError(f"--repeats must be >= 1, got {repeats}.")
     cfg = QUICK_SPEECH if quick else SPEECH
@@ -321,7 +331,7 @@ def run_benchmarks(
     }
     out.update(_bench_innmf(V, cfg, dev, rounds))
     out.update(_peak_gflops(dev, quick))
-    out.update(_bench_nmf(V, cfg["rank"], 10 if quick else 200, dev, max(1, rounds // 3)))
+    out.update(_bench_nmf(V, cfg["rank"], 10 if quick else 200, dev, max(1, rounds // 2)))
     out.update(_bench_hybrid(0.25 if quick else 2.5, dev, rounds))
     out["load_average_before"] = load_before
     out["load_average_after"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -340,11 +350,16 @@ def format_table(results: dict) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.threads is not None:
+    if args.threads is None:
+        results = run_benchmarks(args.device, args.repeats, args.quick, args.synthetic)
+    else:
         if args.threads < 1:
             raise ValueError(f"--threads must be >= 1, got {args.threads}.")
+        from threadpoolctl import threadpool_limits  # installed with scikit-learn
+
         torch.set_num_threads(args.threads)  # asked for on the command line only
-    results = run_benchmarks(args.device, args.repeats, args.quick, args.synthetic)
+        with threadpool_limits(limits=args.threads):  # numpy's BLAS too, for scikit-learn
+            results = run_benchmarks(args.device, args.repeats, args.quick, args.synthetic)
     print(json.dumps(results) if args.json else format_table(results))
     return 0
 
@@ -362,8 +377,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    p.add_argument("--repeats", type=int, default=None, help="timing rounds (default 10; 2 with --quick)")
+    p.add_argument("--repeats", type=int, default=None, help="timing rounds (default 15; 2 with --quick)")
     p.add_argument("--quick", action="store_true", help="tiny sizes, a few seconds (for tests)")
     p.add_argument("--synthetic", action="store_true", help="use the synthetic signal, not the corpus")
-    p.add_argument("--threads", type=int, default=None, help="torch threads (default: PyTorch's choice)")
+    p.add_argument(
+        "--threads", type=int, default=None, help="threads for torch and numpy's BLAS (default: the libraries' choice)"
+    )
     p.set_defaults(func=_run)

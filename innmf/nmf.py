@@ -105,18 +105,19 @@ def _gamma(beta: float) -> float:
 
 
 class _Workspace:
-    """Preallocated F x T buffers and the loss bookkeeping for one MU run."""
+    """Preallocated buffers and the loss bookkeeping for one MU run."""
 
-    def __init__(self, V: torch.Tensor, beta: float):
+    def __init__(self, V: torch.Tensor, beta: float, rank: int):
         self.V = V
         self.beta = beta
         self.WH = torch.empty_like(V)
         self.R = torch.empty_like(V)
-        self.S = torch.empty_like(V) if beta not in (1.0, 2.0) else None
+        self.S = torch.empty_like(V) if beta != 2.0 else None
         self.n = V.numel()
-        if beta == 1.0:
-            # sum(V log V - V) does not change, so D_KL = const - sum(V log WH) + sum(WH)
-            self.const = float((torch.xlogy(V, V) - V).double().sum())
+        F, T = V.shape
+        self.num_W = V.new_empty(F, rank)
+        self.num_H = V.new_empty(rank, T)
+        self.sum_K = V.new_empty(rank)
 
     def product(self, W: torch.Tensor, H: torch.Tensor) -> torch.Tensor:
         torch.mm(W, H, out=self.WH)
@@ -125,17 +126,18 @@ class _Workspace:
         return self.WH
 
     def loss(self) -> torch.Tensor:
-        """Mean divergence between V and the current contents of ``WH``."""
-        V, WH = self.V, self.WH
+        """Mean divergence between V and the current contents of ``WH`` (R, S are scratch)."""
+        V, WH, R = self.V, self.WH, self.R
         if self.beta == 1.0:
-            torch.log(WH, out=self.R)
-            total = self.const - torch.dot(V.reshape(-1), self.R.reshape(-1)) + WH.sum()
+            # per-entry terms V log(V/WH) - V + WH are >= 0: summing them loses nothing
+            torch.div(V, WH, out=R)
+            total = torch.clamp_min(R, 1e-30, out=self.S).log_().mul_(V).sub_(V).add_(WH).sum()
         elif self.beta == 2.0:
-            torch.sub(V, WH, out=self.R)
-            total = 0.5 * torch.dot(self.R.reshape(-1), self.R.reshape(-1))
+            torch.sub(V, WH, out=R)
+            total = 0.5 * torch.dot(R.reshape(-1), R.reshape(-1))
         elif self.beta == 0.0:
-            torch.div(V.clamp_min(EPSILON), WH, out=self.R)
-            total = self.R.sum() - torch.log(self.R).sum() - self.n
+            torch.div(V.clamp_min(EPSILON), WH, out=R)
+            total = R.sum() - torch.log(R, out=self.S).sum() - self.n
         else:
             b = self.beta
             total = ((V**b).sum() + (b - 1.0) * (WH**b).sum() - b * (V * WH ** (b - 1.0)).sum()) / (b * (b - 1.0))
@@ -156,21 +158,28 @@ class _Workspace:
         return R, self.S
 
 
+def _apply_step(X: torch.Tensor, num: torch.Tensor, den: torch.Tensor, gamma: float) -> None:
+    """X *= (num / den)^gamma, with denominators floored at EPSILON (sklearn replaces
+    exact zeros by EPSILON; the two differ only for denominators in (0, EPSILON))."""
+    num.div_(den.clamp_min_(EPSILON))
+    if gamma != 1.0:
+        num.pow_(gamma)
+    X.mul_(num)
+
+
 def _update_W(ws: _Workspace, W: torch.Tensor, H: torch.Tensor, gamma: float, fresh_product: bool) -> None:
     """One MU step on W (in place). ``fresh_product`` says ws.WH already holds W H."""
     if ws.beta == 2.0:
-        num = ws.V @ H.T
+        torch.mm(ws.V, H.T, out=ws.num_W)
         den = W @ (H @ H.T)
     else:
         if not fresh_product:
             ws.product(W, H)
         A, B = ws.ratios()
-        num = A @ H.T
-        den = H.sum(dim=1) if B is None else B @ H.T  # KL: the (K,) row sums broadcast
-    step = num.div_(den.masked_fill_(den == 0, EPSILON))
-    if gamma != 1.0:
-        step.pow_(gamma)
-    W.mul_(step)
+        torch.mm(A, H.T, out=ws.num_W)
+        # KL: the denominator is 1 H^T, the (K,) row sums of H, broadcast over rows
+        den = torch.sum(H, dim=1, out=ws.sum_K) if B is None else B @ H.T
+    _apply_step(W, ws.num_W, den, gamma)
     if ws.beta < 1.0:
         torch.nn.functional.threshold_(W, _ZERO_BELOW, 0.0)
 
@@ -178,22 +187,20 @@ def _update_W(ws: _Workspace, W: torch.Tensor, H: torch.Tensor, gamma: float, fr
 def _update_H(ws: _Workspace, W: torch.Tensor, H: torch.Tensor, gamma: float, fresh_product: bool) -> None:
     """One MU step on H (in place). ``fresh_product`` says ws.WH already holds W H."""
     if ws.beta == 2.0:
-        num = W.T @ ws.V
+        torch.mm(W.T, ws.V, out=ws.num_H)
         den = (W.T @ W) @ H
     else:
         if not fresh_product:
             ws.product(W, H)
         A, B = ws.ratios()
-        num = W.T @ A
+        torch.mm(W.T, A, out=ws.num_H)
         if B is None:
-            w_sum = W.sum(dim=0)
-            den = w_sum.masked_fill_(w_sum == 0, 1.0)[:, None]
+            # W^T 1: column sums of W. An all-zero column has a zero numerator too, so
+            # its activations become 0 whatever the (floored) denominator, as in sklearn
+            den = torch.sum(W, dim=0, out=ws.sum_K)[:, None]
         else:
             den = W.T @ B
-    step = num.div_(den.masked_fill_(den == 0, EPSILON))
-    if gamma != 1.0:
-        step.pow_(gamma)
-    H.mul_(step)
+    _apply_step(H, ws.num_H, den, gamma)
     if ws.beta <= 1.0:
         # sklearn zeroes entries below float64 eps: they can never grow back anyway
         torch.nn.functional.threshold_(H, _ZERO_BELOW, 0.0)
@@ -266,7 +273,7 @@ def nmf(
         # sklearn refuses this too: IS (and beta < 0) are infinite at V = 0
         Vt = Vt.clamp_min(EPSILON)
 
-    ws = _Workspace(Vt, b)
+    ws = _Workspace(Vt, b, int(rank))
     gamma = _gamma(b)
     losses: list[torch.Tensor] = []
     loss_iters: list[int] = []
