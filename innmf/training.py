@@ -122,9 +122,12 @@ class FlatRprop:
         grads = [p.grad.reshape(-1) if p.grad is not None else p.new_zeros(p.numel()) for p in self.params]
         g = torch.cat(grads)
         sign = g.mul(self.prev).sign_()
-        factor = torch.where(sign > 0, self.etaplus, self.etaminus).masked_fill_(sign == 0, 1.0)
+        # -1 where the gradient changed sign, else 0 (arithmetic: CPU where/masked_fill
+        # on a few 100k entries cost 20 times more)
+        flipped = sign.clamp_max(0.0)
+        factor = sign.clamp_min_(0.0).mul_(self.etaplus - 1.0).add_(1.0).add_(flipped, alpha=1.0 - self.etaminus)
         self.step_size.mul_(factor).clamp_(self.step_min, self.step_max)
-        g.masked_fill_(sign < 0, 0.0)
+        g.addcmul_(g, flipped)  # after a sign change: no step, and forget the gradient
         self.prev.copy_(g)
         update = g.sign_().mul_(self.step_size)
         torch._foreach_sub_(self.params, [u.view_as(p) for u, p in zip(update.split(self.sizes), self.params)])
