@@ -31,6 +31,8 @@ import weakref
 import torch
 import torch.nn.functional as nnf
 
+from innmf.fastmath import sincos_
+
 BACKENDS = ("auto", "fused", "onednn", "bmm")
 
 
@@ -311,15 +313,17 @@ class _FusedMLP(torch.autograd.Function):
             raise ValueError("The fused kernel needs every hidden layer to have the same width.")
         ws.ensure(ops, K, features.shape[0], width, len(weights) - 1, weights[0])
         inp = ops.features(features, K)
+        holds_cos = []  # per layer: the one-pass kernel left cos(z) in ws.z[i] for the backward pass
         for i, (w, b) in enumerate(zip(weights[:-1], biases[:-1])):
             ops.linear(inp, w, b, ws.z[i])
             if activation == "sin":
-                torch.sin(ws.z[i], out=ws.a[i])
+                holds_cos.append(sincos_(ws.z[i], ws.a[i]))
             else:
                 torch.clamp_min(ws.z[i], 0.0, out=ws.a[i])
+                holds_cos.append(False)
             inp = ws.a[i]
         out = ops.last(inp, weights[-1], biases[-1])  # (P, K): a fresh tensor
-        ctx.ws, ctx.ops, ctx.activation = ws, ops, activation
+        ctx.ws, ctx.ops, ctx.activation, ctx.holds_cos = ws, ops, activation, holds_cos
         ctx.save_for_backward(features, *params)
         ws.owner = weakref.ref(ctx)
         return out
@@ -342,7 +346,9 @@ class _FusedMLP(torch.autograd.Function):
         grad_features = None
         for i in range(n - 1, -1, -1):
             z = ws.z[i]
-            if ctx.activation == "sin":
+            if ctx.holds_cos[i]:
+                pass
+            elif ctx.activation == "sin":
                 torch.cos(z, out=z)
             else:
                 z.gt_(0.0)

@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as nnf
 from torch import nn
 
+from innmf.activations import fit_activations_fixed_W
 from innmf.encoding import FourierEncoding, as_coordinates
 from innmf.inr import ComponentNetworks
 from innmf.training import KLTarget, make_step, mean_kl, train
@@ -56,21 +57,10 @@ def _fit_H(
     seed: int,
     progress: bool,
     desc: str,
+    loss_every: int = 1,
 ) -> tuple[torch.Tensor, np.ndarray]:
-    """Fit H = softplus(param) >= 0 with W fixed; H starts at softplus(U[0, 1)) like the paper."""
-    if W.shape[0] != V.shape[0]:
-        raise ValueError(f"W has {W.shape[0]} rows but V has {V.shape[0]} frequency bins; sample W at V's bins.")
-    target = KLTarget(V)
-    gen = torch.Generator().manual_seed(int(seed))
-    logits = nn.Parameter(torch.rand(W.shape[1], V.shape[1], generator=gen, dtype=torch.float64).to(V.device, V.dtype))
-    W = W.detach()
-
-    def loss_fn() -> torch.Tensor:
-        return mean_kl(W @ nnf.softplus(logits), target)
-
-    losses = train(loss_fn, [logits], epochs, optimizer, lr, progress, desc)
-    with torch.no_grad():
-        return nnf.softplus(logits), losses
+    """Fit H = softplus(param) >= 0 with W fixed (see :mod:`innmf.activations`)."""
+    return fit_activations_fixed_W(V, W, epochs, optimizer, lr, seed, progress, desc, loss_every)
 
 
 class ImplicitWNMF(nn.Module):
@@ -239,6 +229,7 @@ class ImplicitWNMF(nn.Module):
         lr: float = 1e-3,
         progress: bool = False,
         seed: int | None = None,
+        loss_every: int = 1,
     ) -> np.ndarray:
         """Sample W at ``freq_coords`` (frozen) and fit new activations on ``V``.
 
@@ -250,6 +241,8 @@ class ImplicitWNMF(nn.Module):
             lr: learning rate.
             progress: tqdm bar.
             seed: seed of H's initialisation (default: the model's seed + 2).
+            loss_every: record the loss every this many epochs (1: all; the
+                experiments, which only need H, record the first only).
 
         Returns:
             H, shape (K, T'); the loss history is kept in ``refit_history_``.
@@ -258,7 +251,8 @@ class ImplicitWNMF(nn.Module):
         W = self.sample_W_tensor(freq_coords)
         with _fork(self.device):
             H, self.refit_history_ = _fit_H(
-                Vt, W, epochs, optimizer, lr, self.seed + 2 if seed is None else seed, progress, "refit H"
+                Vt, W, epochs, optimizer, lr, self.seed + 2 if seed is None else seed, progress, "refit H",
+                loss_every,
             )
         return H.cpu().numpy()
 
@@ -288,6 +282,7 @@ def fit_activations(
     device: str | torch.device = "cpu",
     dtype: torch.dtype = torch.float32,
     progress: bool = False,
+    loss_every: int = 1,
 ) -> ActivationFit:
     """Model 3: fit the activations of fixed dictionaries on a mixture (supervised separation).
 
@@ -306,6 +301,7 @@ def fit_activations(
         device: where to compute.
         dtype: computation dtype.
         progress: tqdm bar.
+        loss_every: record the loss every this many epochs (1: all).
 
     Returns:
         :class:`ActivationFit`.
@@ -322,7 +318,8 @@ def fit_activations(
             raise ValueError(f"W_list[{i}] has negative entries; dictionaries must be non-negative.")
     sizes = [W.shape[1] for W in Ws]
     with _fork(device):
-        H, losses = _fit_H(Vt, torch.cat(Ws, dim=1), epochs, optimizer, lr, seed, progress, "fit activations")
+        H, losses = _fit_H(Vt, torch.cat(Ws, dim=1), epochs, optimizer, lr, seed, progress, "fit activations",
+                           loss_every)
     Hs = list(torch.split(H, sizes, dim=0))
     with torch.no_grad():
         estimates = [(W @ Hi).cpu().numpy() for W, Hi in zip(Ws, Hs)]

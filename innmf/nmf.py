@@ -24,6 +24,7 @@ import torch
 from tqdm.auto import tqdm
 
 from innmf.divergences import beta_from_name
+from innmf.runtime import matmul_into
 
 EPSILON = float(np.finfo(np.float32).eps)
 """Floor for W H inside the updates and for zero denominators (sklearn's EPSILON)."""
@@ -120,7 +121,7 @@ class _Workspace:
         self.sum_K = V.new_empty(rank)
 
     def product(self, W: torch.Tensor, H: torch.Tensor) -> torch.Tensor:
-        torch.mm(W, H, out=self.WH)
+        matmul_into(W, H, self.WH)
         if self.beta < 2.0:
             self.WH.clamp_min_(EPSILON)
         return self.WH
@@ -170,13 +171,13 @@ def _apply_step(X: torch.Tensor, num: torch.Tensor, den: torch.Tensor, gamma: fl
 def _update_W(ws: _Workspace, W: torch.Tensor, H: torch.Tensor, gamma: float, fresh_product: bool) -> None:
     """One MU step on W (in place). ``fresh_product`` says ws.WH already holds W H."""
     if ws.beta == 2.0:
-        torch.mm(ws.V, H.T, out=ws.num_W)
+        matmul_into(ws.V, H.T, ws.num_W)
         den = W @ (H @ H.T)
     else:
         if not fresh_product:
             ws.product(W, H)
         A, B = ws.ratios()
-        torch.mm(A, H.T, out=ws.num_W)
+        matmul_into(A, H.T, ws.num_W)
         # KL: the denominator is 1 H^T, the (K,) row sums of H, broadcast over rows
         den = torch.sum(H, dim=1, out=ws.sum_K) if B is None else B @ H.T
     _apply_step(W, ws.num_W, den, gamma)
@@ -187,13 +188,13 @@ def _update_W(ws: _Workspace, W: torch.Tensor, H: torch.Tensor, gamma: float, fr
 def _update_H(ws: _Workspace, W: torch.Tensor, H: torch.Tensor, gamma: float, fresh_product: bool) -> None:
     """One MU step on H (in place). ``fresh_product`` says ws.WH already holds W H."""
     if ws.beta == 2.0:
-        torch.mm(W.T, ws.V, out=ws.num_H)
+        matmul_into(W.T, ws.V, ws.num_H)
         den = (W.T @ W) @ H
     else:
         if not fresh_product:
             ws.product(W, H)
         A, B = ws.ratios()
-        torch.mm(W.T, A, out=ws.num_H)
+        matmul_into(W.T, A, ws.num_H)
         if B is None:
             # W^T 1: column sums of W. An all-zero column has a zero numerator too, so
             # its activations become 0 whatever the (floored) denominator, as in sklearn

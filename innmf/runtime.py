@@ -34,3 +34,21 @@ def use_threads(threads: int | None) -> None:
 
     torch.set_num_threads(threads)
     _blas_limits = threadpool_limits(limits=threads)
+
+
+def matmul_into(a, b, out) -> None:
+    """``out = a @ b`` for 2-D torch tensors, on a CPU through numpy's BLAS.
+
+    OpenBLAS runs the skinny products of NMF and of the activation fits (one side of
+    rank K) 15-40 % faster than ``torch.mm`` on the CPUs we measured (``innmf bench``);
+    elsewhere (CUDA) this is ``torch.mm``. Used by :mod:`innmf.nmf` and
+    :mod:`innmf.activations`.
+    """
+    if out.device.type == "cpu":
+        import numpy as np
+
+        np.matmul(a.numpy(), b.numpy(), out=out.numpy())
+    else:
+        import torch
+
+        torch.mm(a, b, out=out)

@@ -143,7 +143,8 @@ def learn_speaker(
         coords = frequency_coordinate(n)
         out.inr_W[n] = W = np.asarray(model.sample_W(coords))
         if with_kl:  # the paper refits H at every N, the training N included
-            H = np.asarray(model.refit_H(V, coords, epochs=int(settings["refit_epochs"]), **opt))
+            epochs = int(settings["refit_epochs"])  # only H is needed: record the first loss only
+            H = np.asarray(model.refit_H(V, coords, epochs=epochs, loss_every=epochs, **opt))
             out.kl[("iN-NMF", n)] = kl_divergence(V, W @ H)
     return out
 
@@ -182,6 +183,7 @@ def separated_signals(
     fitted = fit_activations(
         V_mix, list(W_inr), epochs=int(settings["sep_epochs"]), optimizer=settings["optimizer"],
         lr=float(settings["lr"]), seed=trial_seed(seed, index, _SEP_INR, n), device=device,
+        loss_every=int(settings["sep_epochs"]),
     )
     out = {}
     for method, Ws, Hs in (("NMF", W_nmf, H_nmf), ("iN-NMF", W_inr, fitted.H)):

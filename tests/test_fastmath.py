@@ -1,0 +1,48 @@
+"""The one-pass sin/cos kernel against float64 references, and the INR kernels using it."""
+
+import numpy as np
+import pytest
+import torch
+
+from innmf.fastmath import compiled_kernel, fast_sincos_available, sincos_
+from innmf.inr import ComponentNetworks
+
+needs_kernel = pytest.mark.skipif(compiled_kernel() is None, reason="numba kernel unavailable")
+
+
+@needs_kernel
+def test_sin_and_cos_within_a_float32_ulp():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(0, 3, 100_000), rng.normal(0, 1e4, 10_000), [0.0, np.pi / 2, -np.pi, 1e-30]])
+    z = torch.tensor(x, dtype=torch.float32)
+    exact = z.double().numpy()
+    s = torch.empty_like(z)
+    assert sincos_(z, s) is True
+    ulp = np.spacing(np.float32(1.0)) / 2  # 6e-8: output magnitudes are <= 1
+    assert np.abs(s.numpy() - np.sin(exact)).max() <= ulp
+    assert np.abs(z.numpy() - np.cos(exact)).max() <= ulp
+
+
+def test_falls_back_to_torch_sin_elsewhere():
+    z = torch.linspace(-5, 5, 101, dtype=torch.float64)
+    s = torch.empty_like(z)
+    assert fast_sincos_available(z) is False
+    assert sincos_(z, s) is False
+    torch.testing.assert_close(s, torch.sin(z))
+    torch.testing.assert_close(z, torch.linspace(-5, 5, 101, dtype=torch.float64))  # untouched
+
+
+@needs_kernel
+def test_fused_network_gradients_match_the_plain_backend():
+    x = torch.linspace(0, 1, 257)
+    fused = ComponentNetworks(5, 16, seed=0)
+    plain = ComponentNetworks(5, 16, seed=0, backend="bmm")
+    plain.load_state_dict(fused.state_dict())
+    outs = []
+    for net in (fused, plain):
+        y = net(x)
+        (y * torch.arange(5.0)).sum().backward()
+        outs.append((y.detach(), [p.grad.clone() for p in net.parameters() if p.grad is not None]))
+    torch.testing.assert_close(outs[0][0], outs[1][0], rtol=1e-5, atol=1e-6)
+    for a, b in zip(outs[0][1], outs[1][1]):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
