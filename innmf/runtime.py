@@ -37,18 +37,21 @@ def use_threads(threads: int | None) -> None:
 
 
 def matmul_into(a, b, out) -> None:
-    """``out = a @ b`` for 2-D torch tensors, on a CPU through numpy's BLAS.
+    """``out = a @ b`` for 2-D torch tensors; on a single-threaded CPU through numpy's BLAS.
 
     OpenBLAS runs the skinny products of NMF and of the activation fits (one side of
-    rank K) 15-40 % faster than ``torch.mm`` on the CPUs we measured (``innmf bench``);
-    elsewhere (CUDA) this is ``torch.mm``. Used by :mod:`innmf.nmf` and
-    :mod:`innmf.activations`.
+    rank K) 15-40 % faster than ``torch.mm`` on the CPU we measured, but only when
+    torch runs one thread: with several, OpenBLAS's spinning worker threads and
+    torch's OpenMP threads take turns on the same cores and an NMF iteration became
+    30 times slower (``innmf bench``). So numpy is used when torch has one thread (the
+    profiles' setting), ``torch.mm`` otherwise and on GPUs. Used by :mod:`innmf.nmf`
+    and :mod:`innmf.activations`.
     """
-    if out.device.type == "cpu":
+    import torch
+
+    if out.device.type == "cpu" and torch.get_num_threads() == 1:
         import numpy as np
 
         np.matmul(a.numpy(), b.numpy(), out=out.numpy())
     else:
-        import torch
-
         torch.mm(a, b, out=out)
