@@ -71,7 +71,7 @@ def fit_activations_fixed_W(
         raise ValueError(f"epochs must be >= 1, got {epochs}.")
     if int(loss_every) < 1:
         raise ValueError(f"loss_every must be >= 1, got {loss_every}.")
-    V = KLTarget(V).m  # validates: finite, non-negative
+    V = KLTarget(V.contiguous()).m  # validates: finite, non-negative
     W = W.detach().contiguous()
     K, (F, T) = W.shape[1], V.shape
     gen = torch.Generator().manual_seed(int(seed))

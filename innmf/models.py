@@ -37,7 +37,9 @@ def _matrix(V, device: torch.device, dtype: torch.dtype, name: str = "V") -> tor
     t = V if isinstance(V, torch.Tensor) else torch.as_tensor(np.asarray(V))
     if t.ndim != 2:
         raise ValueError(f"{name} must be a 2-D magnitude matrix (F x T), got shape {tuple(t.shape)}.")
-    return t.to(device=device, dtype=dtype)
+    # row-major: spectrograms arrive as transposed (column-major) views, and elementwise
+    # passes mixing that layout with the model's row-major W H run strided
+    return t.to(device=device, dtype=dtype).contiguous()
 
 
 def _fork(device: torch.device):

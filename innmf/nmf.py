@@ -59,7 +59,7 @@ def _to_tensor(x, name: str, device, dtype) -> torch.Tensor:
     t = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
     if t.ndim != 2:
         raise ValueError(f"{name} must be a 2-D matrix, got shape {tuple(t.shape)}.")
-    t = t.to(device=device, dtype=dtype).clone()
+    t = t.to(device=device, dtype=dtype).clone(memory_format=torch.contiguous_format)  # row-major buffers
     if not bool(torch.isfinite(t).all()):
         raise ValueError(f"{name} contains NaN or infinite values.")
     if bool((t < 0).any()):
