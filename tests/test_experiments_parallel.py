@@ -77,3 +77,23 @@ def test_unreachable_scheduler_is_a_clear_error():
 
 def test_no_tasks():
     assert list(map_unordered(failing, [], workers=2, progress=False)) == []
+
+
+def _sleep_then_pid(seconds: float) -> int:
+    import time
+
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def test_stopping_early_stops_the_workers():
+    import multiprocessing
+    import time
+
+    results = map_unordered(_sleep_then_pid, [0.0, 60.0, 60.0], workers=2, progress=False)
+    task, pid = next(results)  # the quick task; two slow ones are still running or queued
+    assert task == 0.0 and pid != os.getpid()
+    start = time.perf_counter()
+    results.close()  # e.g. Ctrl-C or SIGTERM in `innmf reproduce`
+    assert time.perf_counter() - start < 30, "closing waited for abandoned tasks"
+    assert not multiprocessing.active_children()

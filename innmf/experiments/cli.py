@@ -10,9 +10,12 @@ trials}, ...], ...}``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
-from typing import Any
+import threading
+from typing import Any, Iterator
 
 import pandas as pd
 
@@ -111,9 +114,10 @@ def main(args: argparse.Namespace) -> int:
             check_device(settings["device"])
         if args.out is None:
             args.out = f"results/{settings['profile']}"
-        df = run_experiments(settings, experiments, out=args.out, workers=args.workers,
-                             scheduler=args.scheduler, progress=not args.quiet,
-                             threads=args.threads)
+        with _terminate_as_interrupt():
+            df = run_experiments(settings, experiments, out=args.out, workers=args.workers,
+                                 scheduler=args.scheduler, progress=not args.quiet,
+                                 threads=args.threads)
     rows = summary_rows(df)
     if args.json:
         payload = {
@@ -133,6 +137,24 @@ def main(args: argparse.Namespace) -> int:
         print(f"\nper-trial rows and summary written to {args.out}/per_trial.csv, "
               f"{args.out}/summary.csv")
     return 0
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """Handle SIGTERM (``kill``, a batch scheduler's time limit) like Ctrl-C: finished
+    trials are already stored, and the worker processes are stopped, not orphaned."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"stopped by signal {signum}; finished trials are stored, re-run to resume")
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _finite_or_none(value: Any) -> Any:

@@ -113,16 +113,25 @@ def map_unordered(
 def _processes(fn: Callable, tasks: Sequence[Any], workers: int, bar: Any) -> Iterator:
     # spawn, not fork: forking a process that has started torch threads can deadlock
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx) as pool:
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx)
+    futures: dict = {}
+    finished = False
+    try:
         futures = {pool.submit(fn, task): task for task in tasks}
-        try:
-            for future in as_completed(futures):
-                result = future.result()
-                bar.update()
-                yield futures[future], result
-        finally:
+        for future in as_completed(futures):
+            result = future.result()
+            bar.update()
+            yield futures[future], result
+        finished = True
+    finally:
+        if not finished:
+            # interrupted (Ctrl-C, SIGTERM via the CLI, an error, or the consumer stopped):
+            # stop the workers now rather than let them finish trials nobody will store
             for future in futures:
                 future.cancel()
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _dask(fn: Callable, tasks: Sequence[Any], scheduler: Any, bar: Any) -> Iterator:
