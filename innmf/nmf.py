@@ -24,6 +24,7 @@ import torch
 from tqdm.auto import tqdm
 
 from innmf.divergences import beta_from_name
+from innmf.fastmath import kl_mu_kernels
 from innmf.runtime import matmul_into
 
 EPSILON = float(np.finfo(np.float32).eps)
@@ -106,7 +107,12 @@ def _gamma(beta: float) -> float:
 
 
 class _Workspace:
-    """Preallocated buffers and the loss bookkeeping for one MU run."""
+    """Preallocated buffers and the loss bookkeeping for one MU run.
+
+    For KL on a CPU the passes between the matrix products run as compiled kernels
+    (:func:`innmf.fastmath.kl_mu_kernels`): W H is floored and V / (W H) formed in one
+    pass, and each factor's update is one call. Same arithmetic, fewer passes.
+    """
 
     def __init__(self, V: torch.Tensor, beta: float, rank: int):
         self.V = V
@@ -119,10 +125,17 @@ class _Workspace:
         self.num_W = V.new_empty(F, rank)
         self.num_H = V.new_empty(rank, T)
         self.sum_K = V.new_empty(rank)
+        self.kernels = kl_mu_kernels() if beta == 1.0 and V.device.type == "cpu" else None
+        self.eps = np.dtype(str(V.dtype).replace("torch.", "")).type(EPSILON) if self.kernels else None
+        self.ratio_valid = False  # R holds V / WH for the current WH
 
     def product(self, W: torch.Tensor, H: torch.Tensor) -> torch.Tensor:
         matmul_into(W, H, self.WH)
-        if self.beta < 2.0:
+        self.ratio_valid = False
+        if self.kernels is not None:  # floored together with the ratio (kl_ratio)
+            self.kernels[0](self.V.view(-1).numpy(), self.WH.view(-1).numpy(), self.R.view(-1).numpy(), self.eps)
+            self.ratio_valid = True
+        elif self.beta < 2.0:
             self.WH.clamp_min_(EPSILON)
         return self.WH
 
@@ -131,7 +144,7 @@ class _Workspace:
         V, WH, R = self.V, self.WH, self.R
         if self.beta == 1.0:
             # per-entry terms V log(V/WH) - V + WH are >= 0: summing them loses nothing
-            torch.div(V, WH, out=R)
+            R = self._kl_ratio()
             total = torch.clamp_min(R, 1e-30, out=self.S).log_().mul_(V).sub_(V).add_(WH).sum()
         elif self.beta == 2.0:
             torch.sub(V, WH, out=R)
@@ -148,7 +161,7 @@ class _Workspace:
         """(V WH^(beta-2), WH^(beta-1)) from ``WH``; the second is None for KL (all ones)."""
         V, WH, R = self.V, self.WH, self.R
         if self.beta == 1.0:
-            return torch.div(V, WH, out=R), None
+            return self._kl_ratio(), None
         if self.beta == 0.0:
             torch.reciprocal(WH, out=self.S)
             torch.mul(self.S, self.S, out=R)
@@ -157,6 +170,13 @@ class _Workspace:
         R.mul_(V)
         torch.pow(WH, self.beta - 1.0, out=self.S)
         return R, self.S
+
+
+    def _kl_ratio(self) -> torch.Tensor:
+        if not self.ratio_valid:
+            torch.div(self.V, self.WH, out=self.R)
+            self.ratio_valid = True
+        return self.R
 
 
 def _apply_step(X: torch.Tensor, num: torch.Tensor, den: torch.Tensor, gamma: float) -> None:
@@ -178,6 +198,9 @@ def _update_W(ws: _Workspace, W: torch.Tensor, H: torch.Tensor, gamma: float, fr
             ws.product(W, H)
         A, B = ws.ratios()
         matmul_into(A, H.T, ws.num_W)
+        if ws.kernels is not None:  # KL on a CPU: W *= num / (row sums of H), one call
+            ws.kernels[1](W.numpy(), ws.num_W.numpy(), H.numpy(), ws.eps)
+            return
         # KL: the denominator is 1 H^T, the (K,) row sums of H, broadcast over rows
         den = torch.sum(H, dim=1, out=ws.sum_K) if B is None else B @ H.T
     _apply_step(W, ws.num_W, den, gamma)
@@ -195,6 +218,9 @@ def _update_H(ws: _Workspace, W: torch.Tensor, H: torch.Tensor, gamma: float, fr
             ws.product(W, H)
         A, B = ws.ratios()
         matmul_into(W.T, A, ws.num_H)
+        if ws.kernels is not None:  # KL on a CPU: H *= num / (column sums of W), thresholded
+            ws.kernels[2](H.numpy(), ws.num_H.numpy(), W.numpy(), ws.eps, H.numpy().dtype.type(_ZERO_BELOW))
+            return
         if B is None:
             # W^T 1: column sums of W. An all-zero column has a zero numerator too, so
             # its activations become 0 whatever the (floored) denominator, as in sklearn

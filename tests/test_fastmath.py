@@ -46,3 +46,24 @@ def test_fused_network_gradients_match_the_plain_backend():
     torch.testing.assert_close(outs[0][0], outs[1][0], rtol=1e-5, atol=1e-6)
     for a, b in zip(outs[0][1], outs[1][1]):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.skipif(__import__("innmf.fastmath").fastmath.kl_mu_kernels() is None, reason="numba unavailable")
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_compiled_kl_updates_match_torch_passes(monkeypatch, dtype):
+    import innmf.nmf as nmf_module
+
+    rng = np.random.default_rng(1)
+    V = rng.gamma(1.0, 1.0, (40, 30))
+    V[:, 3] = 0.0  # a silent frame: its activations go to zero and are thresholded
+    W0 = rng.random((40, 5)) + 0.1
+    W0[:, 2] = 0.0  # a dead component: zero denominators are floored
+    H0 = rng.random((5, 30)) + 0.1
+    fast = nmf_module.nmf(V, 5, 80, W=W0, H=H0, dtype=dtype)
+    monkeypatch.setattr(nmf_module, "kl_mu_kernels", lambda: None)
+    plain = nmf_module.nmf(V, 5, 80, W=W0, H=H0, dtype=dtype)
+    tol = 1e-4 if dtype == torch.float32 else 1e-12  # sums in another order: float rounding
+    np.testing.assert_allclose(fast.W, plain.W, rtol=tol, atol=tol * 1e-3)
+    np.testing.assert_allclose(fast.H, plain.H, rtol=tol, atol=tol * 1e-3)
+    np.testing.assert_allclose(fast.losses, plain.losses, rtol=tol)
+    assert (fast.H[:, 3] == 0).all()
