@@ -59,9 +59,18 @@ def test_compiled_kl_updates_match_torch_passes(monkeypatch, dtype):
     W0 = rng.random((40, 5)) + 0.1
     W0[:, 2] = 0.0  # a dead component: zero denominators are floored
     H0 = rng.random((5, 30)) + 0.1
-    fast = nmf_module.nmf(V, 5, 80, W=W0, H=H0, dtype=dtype)
-    monkeypatch.setattr(nmf_module, "kl_mu_kernels", lambda: None)
-    plain = nmf_module.nmf(V, 5, 80, W=W0, H=H0, dtype=dtype)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the compiled passes are used by single-threaded runs only
+    try:
+        used = []
+        real = nmf_module.kl_mu_kernels
+        monkeypatch.setattr(nmf_module, "kl_mu_kernels", lambda: used.append(1) or real())
+        fast = nmf_module.nmf(V, 5, 80, W=W0, H=H0, dtype=dtype)
+        assert used, "the compiled path was not taken"
+        monkeypatch.setattr(nmf_module, "kl_mu_kernels", lambda: None)
+        plain = nmf_module.nmf(V, 5, 80, W=W0, H=H0, dtype=dtype)
+    finally:
+        torch.set_num_threads(threads)
     tol = 1e-4 if dtype == torch.float32 else 1e-12  # sums in another order: float rounding
     np.testing.assert_allclose(fast.W, plain.W, rtol=tol, atol=tol * 1e-3)
     np.testing.assert_allclose(fast.H, plain.H, rtol=tol, atol=tol * 1e-3)
