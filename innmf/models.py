@@ -155,6 +155,7 @@ class ImplicitWNMF(nn.Module):
         optimizer: str = "rprop",
         lr: float = 1e-3,
         progress: bool = False,
+        loss_every: int = 1,
     ) -> np.ndarray:
         """Learn W's networks and H on a magnitude matrix (continues from the current
         network weights; H starts afresh at softplus(U[0, 1)), as in the paper).
@@ -167,14 +168,15 @@ class ImplicitWNMF(nn.Module):
             optimizer: ``"rprop"`` or ``"adam"``.
             lr: learning rate.
             progress: tqdm bar.
+            loss_every: record the loss every this many epochs (1: every epoch).
 
         Returns:
-            The loss history (mean KL per epoch), also kept in ``history_``.
+            The loss history (mean KL per recorded epoch), also kept in ``history_``.
         """
         with _fork(self.device):
             torch.manual_seed(self.seed)
             loss_fn, params = self._objective(V, freq_coords)
-            self.history_ = train(loss_fn, params, epochs, optimizer, lr, progress, "iN-NMF fit")
+            self.history_ = train(loss_fn, params, epochs, optimizer, lr, progress, "iN-NMF fit", loss_every)
         return self.history_
 
     def epoch_function(self, V, freq_coords, optimizer: str = "rprop", lr: float = 1e-3):

@@ -12,6 +12,7 @@ underflows). Used by :mod:`innmf.models`.
 
 from __future__ import annotations
 
+import contextvars
 from typing import Callable, Iterable
 
 import numpy as np
@@ -19,6 +20,11 @@ import torch
 from tqdm.auto import tqdm
 
 OPTIMIZERS = ("rprop", "adam")
+
+# Whether mean_kl must compute its value. train() clears it on epochs whose loss is not
+# recorded: the gradient needs only r = m / m_hat, the value a logarithm over every
+# entry (a few percent of an iN-NMF epoch). A context variable, so threads do not mix.
+_VALUE_NEEDED: contextvars.ContextVar[bool] = contextvars.ContextVar("innmf_kl_value_needed", default=True)
 _FLOOR = 1e-30
 
 
@@ -51,10 +57,12 @@ class _MeanKL(torch.autograd.Function):
         mh = m_hat.clamp_min(_FLOOR)
         m = m.view_as(mh)
         r = m / mh
-        # m log r with 0 log 0 = 0: where m = 0, r = 0 is floored and the product is 0
-        terms = torch.clamp_min(r, _FLOOR).log_().mul_(m).sub_(m).add_(mh)
         ctx.save_for_backward(r)
         ctx.n = n
+        if not _VALUE_NEEDED.get():
+            return r.new_full((), float("nan"))  # this epoch's value is not recorded
+        # m log r with 0 log 0 = 0: where m = 0, r = 0 is floored and the product is 0
+        terms = torch.clamp_min(r, _FLOOR).log_().mul_(m).sub_(m).add_(mh)
         return terms.sum() / n
 
     @staticmethod
@@ -184,6 +192,7 @@ def train(
     lr: float = 1e-3,
     progress: bool = False,
     desc: str = "training",
+    loss_every: int = 1,
 ) -> np.ndarray:
     """Run ``epochs`` optimisation steps of ``loss_fn`` and return the loss history.
 
@@ -195,18 +204,30 @@ def train(
         lr: learning rate (the paper: 1e-3).
         progress: show a tqdm bar with the current loss.
         desc: the bar's label.
+        loss_every: record the objective at epochs 0, k, 2k, ... (k = ``loss_every``);
+            on the other epochs :func:`mean_kl` skips computing its value (the
+            gradient does not need it). 1 records every epoch.
 
     Returns:
-        losses[i] = the objective at the start of epoch i, before its update
-        (float64 numpy array of length ``epochs``).
+        The objective at the start of each recorded epoch, before its update
+        (float64 numpy array; length ``epochs`` when ``loss_every`` is 1).
     """
     if int(epochs) < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}.")
+    if int(loss_every) < 1:
+        raise ValueError(f"loss_every must be >= 1, got {loss_every}.")
     step = make_step(loss_fn, params, optimizer, lr)
     history: list[torch.Tensor] = []
     bar = tqdm(range(int(epochs)), disable=not progress, desc=desc, leave=False)
     for epoch in bar:
-        history.append(step())  # stays on the device: no synchronisation per epoch
-        if progress and epoch % 25 == 0:
-            bar.set_postfix(kl=f"{float(history[-1]):.4g}")
+        if epoch % int(loss_every) == 0:
+            history.append(step())  # stays on the device: no synchronisation per epoch
+            if progress and epoch % 25 == 0:
+                bar.set_postfix(kl=f"{float(history[-1]):.4g}")
+        else:
+            token = _VALUE_NEEDED.set(False)
+            try:
+                step()
+            finally:
+                _VALUE_NEEDED.reset(token)
     return torch.stack(history).double().cpu().numpy()

@@ -182,3 +182,17 @@ def test_bad_input_raises(planted, cloud):
         ImplicitWH(2, hidden=4).fit(t[:-1], fc, m, epochs=1)
     with pytest.raises(ValueError, match="rows"):
         fit_activations(V, [np.ones((5, 2))], epochs=1)
+
+
+def test_loss_every_skips_loss_values_not_gradients(planted):
+    V, f, _ = planted
+    every = ImplicitWNMF(3, hidden=8, n_freqs=4, seed=0)
+    some = ImplicitWNMF(3, hidden=8, n_freqs=4, seed=0)
+    h_every = every.fit(V, f, epochs=15)
+    h_some = some.fit(V, f, epochs=15, loss_every=7)
+    np.testing.assert_array_equal(some.W_, every.W_)
+    np.testing.assert_array_equal(some.H_, every.H_)
+    np.testing.assert_array_equal(h_some, h_every[[0, 7, 14]])
+    assert np.isfinite(h_some).all()
+    with pytest.raises(ValueError, match="loss_every"):
+        some.fit(V, f, epochs=3, loss_every=0)

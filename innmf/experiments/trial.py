@@ -138,13 +138,14 @@ def learn_speaker(
         seed=trial_seed(seed, index, slot, _INR), device=device,
     )
     opt = {"optimizer": settings["optimizer"], "lr": float(settings["lr"])}
-    model.fit(V_train, frequency_coordinate(n_train), epochs=int(settings["inr_epochs"]), **opt)
+    epochs = int(settings["inr_epochs"])  # only the networks are needed: record the first loss only
+    model.fit(V_train, frequency_coordinate(n_train), epochs=epochs, loss_every=epochs, **opt)
     for n, V in V_at.items():
         coords = frequency_coordinate(n)
         out.inr_W[n] = W = np.asarray(model.sample_W(coords))
         if with_kl:  # the paper refits H at every N, the training N included
-            epochs = int(settings["refit_epochs"])  # only H is needed: record the first loss only
-            H = np.asarray(model.refit_H(V, coords, epochs=epochs, loss_every=epochs, **opt))
+            refit = int(settings["refit_epochs"])  # only H is needed: record the first loss only
+            H = np.asarray(model.refit_H(V, coords, epochs=refit, loss_every=refit, **opt))
             out.kl[("iN-NMF", n)] = kl_divergence(V, W @ H)
     return out
 
