@@ -293,6 +293,24 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def _blas_kernels() -> str:
+    """The BLAS behind numpy (and scikit-learn) and the kernels it chose for this CPU.
+
+    OpenBLAS picks its kernels by CPU model; one it does not know gets an older set
+    (numpy's OpenBLAS 0.3.31 runs AVX2 "Haswell" kernels on AMD Zen 5, which has
+    AVX-512: ``OPENBLAS_CORETYPE=SKYLAKEX`` doubles its matrix products there, for
+    scikit-learn and for our single-threaded NMF alike). Recorded so that results
+    from different machines can be compared.
+    """
+    try:
+        from threadpoolctl import threadpool_info
+
+        infos = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    except Exception:  # noqa: BLE001 - informative only
+        return "unknown"
+    return ", ".join(f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')})" for i in infos) or "none"
+
+
 def run_benchmarks(
     device: str = "cpu", repeats: int | None = None, quick: bool = False, synthetic: bool = False
 ) -> dict:
@@ -322,6 +340,7 @@ def run_benchmarks(
         "threads": torch.get_num_threads(),
         "torch_version": torch.__version__,
         "cpu": _cpu_model(),
+        "blas": _blas_kernels(),
         "quick": bool(quick),
         "repeats": rounds,
         "input": source,
