@@ -26,16 +26,7 @@ import torch.nn.functional as nnf
 from tqdm.auto import tqdm
 
 from innmf.runtime import matmul_into
-from innmf.training import KLTarget, make_optimizer
-
-_FLOOR = 1e-30  # as innmf.training: the model is floored here, only for underflowed entries
-
-
-def _mean_kl(V: torch.Tensor, WH: torch.Tensor, R: torch.Tensor, scratch: torch.Tensor) -> torch.Tensor:
-    """mean(V log R - V + WH) from R = V / WH, as a sum of non-negative per-entry terms."""
-    terms = torch.clamp_min(R, _FLOOR, out=scratch).log_().mul_(V).sub_(V).add_(WH)
-    return terms.sum() / V.numel()
-
+from innmf.training import MODEL_FLOOR, KLTarget, kl_sum_from_ratio, make_optimizer
 
 def fit_activations_fixed_W(
     V: torch.Tensor,
@@ -86,10 +77,10 @@ def fit_activations_fixed_W(
         with torch.no_grad():
             L = logits.detach()
             matmul_into(W, nnf.softplus(L), WH)
-            WH.clamp_min_(_FLOOR)
+            WH.clamp_min_(MODEL_FLOOR)
             torch.div(V, WH, out=R)
             if epoch % int(loss_every) == 0:
-                history.append(_mean_kl(V, WH, R, scratch))
+                history.append(kl_sum_from_ratio(V, R, WH, out=scratch) / V.numel())
                 if progress and epoch % 25 == 0:
                     bar.set_postfix(kl=f"{float(history[-1]):.4g}")
             matmul_into(W.T, R, WtR)

@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 from innmf.divergences import beta_from_name
 from innmf.fastmath import kl_mu_kernels
 from innmf.runtime import matmul_into
+from innmf.training import kl_sum_from_ratio
 
 EPSILON = float(np.finfo(np.float32).eps)
 """Floor for W H inside the updates and for zero denominators (sklearn's EPSILON)."""
@@ -146,9 +147,7 @@ class _Workspace:
         """Mean divergence between V and the current contents of ``WH`` (R, S are scratch)."""
         V, WH, R = self.V, self.WH, self.R
         if self.beta == 1.0:
-            # per-entry terms V log(V/WH) - V + WH are >= 0: summing them loses nothing
-            R = self._kl_ratio()
-            total = torch.clamp_min(R, 1e-30, out=self.S).log_().mul_(V).sub_(V).add_(WH).sum()
+            total = kl_sum_from_ratio(V, self._kl_ratio(), WH, out=self.S)
         elif self.beta == 2.0:
             torch.sub(V, WH, out=R)
             total = 0.5 * torch.dot(R.reshape(-1), R.reshape(-1))

@@ -25,7 +25,7 @@ OPTIMIZERS = ("rprop", "adam")
 # recorded: the gradient needs only r = m / m_hat, the value a logarithm over every
 # entry (a few percent of an iN-NMF epoch). A context variable, so threads do not mix.
 _VALUE_NEEDED: contextvars.ContextVar[bool] = contextvars.ContextVar("innmf_kl_value_needed", default=True)
-_FLOOR = 1e-30
+MODEL_FLOOR = 1e-30  # floor of the model m_hat (only underflowed softplus outputs reach it)
 
 
 class KLTarget:
@@ -51,19 +51,28 @@ class KLTarget:
         return sub
 
 
+def kl_sum_from_ratio(m: torch.Tensor, r: torch.Tensor, m_hat: torch.Tensor, out: torch.Tensor | None = None):
+    """sum(m log r - m + m_hat) with r = m / m_hat: the generalised KL as a sum of
+    non-negative per-entry terms (no cancellation between large sums).
+
+    Where m = 0, r = 0 is floored before the logarithm and the product is 0 (0 log 0 = 0).
+    ``out`` is scratch of r's shape (a new tensor when None); r is left intact. Shared by
+    :func:`mean_kl`, :mod:`innmf.activations` and :mod:`innmf.nmf`.
+    """
+    return torch.clamp_min(r, MODEL_FLOOR, out=out).log_().mul_(m).sub_(m).add_(m_hat).sum()
+
+
 class _MeanKL(torch.autograd.Function):
     @staticmethod
     def forward(ctx, m_hat, m, n):
-        mh = m_hat.clamp_min(_FLOOR)
+        mh = m_hat.clamp_min(MODEL_FLOOR)
         m = m.view_as(mh)
         r = m / mh
         ctx.save_for_backward(r)
         ctx.n = n
         if not _VALUE_NEEDED.get():
             return r.new_full((), float("nan"))  # this epoch's value is not recorded
-        # m log r with 0 log 0 = 0: where m = 0, r = 0 is floored and the product is 0
-        terms = torch.clamp_min(r, _FLOOR).log_().mul_(m).sub_(m).add_(mh)
-        return terms.sum() / n
+        return kl_sum_from_ratio(m, r, mh) / n
 
     @staticmethod
     def backward(ctx, grad):
