@@ -50,21 +50,6 @@ def _fork(device: torch.device):
     return torch.random.fork_rng(devices=[index])
 
 
-def _fit_H(
-    V: torch.Tensor,
-    W: torch.Tensor,
-    epochs: int,
-    optimizer: str,
-    lr: float,
-    seed: int,
-    progress: bool,
-    desc: str,
-    loss_every: int = 1,
-) -> tuple[torch.Tensor, np.ndarray]:
-    """Fit H = softplus(param) >= 0 with W fixed (see :mod:`innmf.activations`)."""
-    return fit_activations_fixed_W(V, W, epochs, optimizer, lr, seed, progress, desc, loss_every)
-
-
 class ImplicitWNMF(nn.Module):
     """Model 1: implicit dictionary W(f) (K networks), free activations H.
 
@@ -254,7 +239,7 @@ class ImplicitWNMF(nn.Module):
         Vt = _matrix(V, self.device, self.dtype)
         W = self.sample_W_tensor(freq_coords)
         with _fork(self.device):
-            H, self.refit_history_ = _fit_H(
+            H, self.refit_history_ = fit_activations_fixed_W(
                 Vt, W, epochs, optimizer, lr, self.seed + 2 if seed is None else seed, progress, "refit H",
                 loss_every,
             )
@@ -322,8 +307,8 @@ def fit_activations(
             raise ValueError(f"W_list[{i}] has negative entries; dictionaries must be non-negative.")
     sizes = [W.shape[1] for W in Ws]
     with _fork(device):
-        H, losses = _fit_H(Vt, torch.cat(Ws, dim=1), epochs, optimizer, lr, seed, progress, "fit activations",
-                           loss_every)
+        H, losses = fit_activations_fixed_W(Vt, torch.cat(Ws, dim=1), epochs, optimizer, lr, seed, progress,
+                                            "fit activations", loss_every)
     Hs = list(torch.split(H, sizes, dim=0))
     with torch.no_grad():
         estimates = [(W @ Hi).cpu().numpy() for W, Hi in zip(Ws, Hs)]
