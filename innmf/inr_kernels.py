@@ -346,12 +346,11 @@ class _FusedMLP(torch.autograd.Function):
         grad_features = None
         for i in range(n - 1, -1, -1):
             z = ws.z[i]
-            if ctx.holds_cos[i]:
-                pass
-            elif ctx.activation == "sin":
-                torch.cos(z, out=z)
-            else:
-                z.gt_(0.0)
+            if not ctx.holds_cos[i]:  # else the forward pass already left cos(z) here
+                if ctx.activation == "sin":
+                    torch.cos(z, out=z)
+                else:
+                    z.gt_(0.0)
             g_z = z.mul_(g)  # the buffer now holds d loss / d pre-activation
             inp = ws.a[i - 1] if i > 0 else ops.features(features, g_z.shape[0 if ops.layout == "kpd" else 1])
             grads[2 * i] = ops.weight_grad(inp, g_z)
