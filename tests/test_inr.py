@@ -17,12 +17,7 @@ from innmf.reference_impl import ReferenceImplicitW, batched_from_reference
 BACKENDS = ["fused", "bmm"] + (["onednn"] if onednn_available() else [])
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # fixture in conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -11,12 +11,7 @@ from innmf.tf.stft import frequency_coordinate
 from innmf.training import FlatRprop, KLTarget, mean_kl
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # fixture in conftest.py
 
 
 def _templates(n_fft: int) -> np.ndarray:

@@ -11,13 +11,7 @@ from innmf.divergences import beta_divergence
 from innmf.nmf import init_factors, nmf
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # small problems: one thread is fastest and immune to other processes' load
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # fixture in conftest.py
 
 
 @pytest.fixture(scope="module")
