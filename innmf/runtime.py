@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+import torch
+
 _blas_limits: Any = None
 
 
@@ -29,7 +32,6 @@ def use_threads(threads: int | None) -> None:
         return
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ValueError(f"threads must be a positive integer, got {threads!r}.")
-    import torch
     from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(threads)
@@ -47,11 +49,7 @@ def matmul_into(a, b, out) -> None:
     profiles' setting), ``torch.mm`` otherwise and on GPUs. Used by :mod:`innmf.nmf`
     and :mod:`innmf.activations`.
     """
-    import torch
-
     if out.device.type == "cpu" and torch.get_num_threads() == 1:
-        import numpy as np
-
         np.matmul(a.numpy(), b.numpy(), out=out.numpy())
     else:
         torch.mm(a, b, out=out)
