@@ -24,6 +24,7 @@ import torch
 from tqdm.auto import tqdm
 
 from innmf.divergences import beta_from_name
+from innmf import fused_kl
 from innmf.fastmath import kl_mu_kernels
 from innmf.runtime import matmul_into
 from innmf.training import kl_sum_from_ratio
@@ -237,6 +238,21 @@ def _update_H(ws: _Workspace, W: torch.Tensor, H: torch.Tensor, gamma: float, fr
         torch.nn.functional.threshold_(H, _ZERO_BELOW, 0.0)
 
 
+def _fused_run(V: torch.Tensor, W: torch.Tensor, H: torch.Tensor, beta: float) -> fused_kl.FusedKL | None:
+    """The fused KL updates (:mod:`innmf.fused_kl`) for this run, where they apply.
+
+    KL on the CPU in float32 or float64, whatever torch's thread count: they are
+    serial but about twice as fast as the products through a BLAS on one core,
+    and faster than torch's products on two (``innmf bench``).
+    """
+    if beta != 1.0 or V.device.type != "cpu" or V.dtype not in (torch.float32, torch.float64):
+        return None
+    compiled = fused_kl.kernels()
+    if compiled is None:
+        return None
+    return fused_kl.FusedKL(V.numpy(), W.numpy(), H.numpy(), EPSILON, _ZERO_BELOW, compiled)
+
+
 def nmf(
     V,
     rank: int,
@@ -305,6 +321,9 @@ def nmf(
         Vt = Vt.clamp_min(EPSILON)
 
     ws = _Workspace(Vt, b, int(rank))
+    fused = _fused_run(Vt, Wt, Ht, b)
+    if fused is not None:  # Wt, Ht become views of its padded factors, updated in place
+        Wt, Ht = torch.from_numpy(fused.W), torch.from_numpy(fused.H)
     gamma = _gamma(b)
     losses: list[torch.Tensor] = []
     loss_iters: list[int] = []
@@ -312,17 +331,20 @@ def nmf(
     with torch.no_grad():
         pending = False  # the loss of the previous iteration is still to be read
         for it in bar:
-            need_product = pending or b != 2.0
+            need_product = pending or (b != 2.0 and fused is None)
             if need_product:
                 ws.product(Wt, Ht)  # W H of the previous iteration
                 if pending:
                     losses.append(ws.loss())  # overwrites scratch R, never WH
                     pending = False
-            fresh = need_product and b != 2.0
-            if not fix_W:
-                _update_W(ws, Wt, Ht, gamma, fresh_product=fresh)
-                fresh = False
-            _update_H(ws, Wt, Ht, gamma, fresh_product=fresh)
+            if fused is not None:
+                fused.step(update_W=not fix_W)
+            else:
+                fresh = need_product and b != 2.0
+                if not fix_W:
+                    _update_W(ws, Wt, Ht, gamma, fresh_product=fresh)
+                    fresh = False
+                _update_H(ws, Wt, Ht, gamma, fresh_product=fresh)
             if it % int(loss_every) == 0 or it == int(n_iter):
                 loss_iters.append(it)
                 pending = True
@@ -333,8 +355,8 @@ def nmf(
             losses.append(ws.loss())
     loss_arr = torch.stack(losses).double().cpu().numpy() if losses else np.zeros(0)
     return NMFResult(
-        W=Wt.cpu().numpy(),
-        H=Ht.cpu().numpy(),
+        W=Wt.cpu().numpy().copy(),  # copies: never views of a workspace's buffers
+        H=Ht.cpu().numpy().copy(),
         losses=loss_arr,
         loss_iterations=np.asarray(loss_iters, dtype=np.int64),
         n_iter=int(n_iter),

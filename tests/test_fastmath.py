@@ -59,6 +59,8 @@ def test_compiled_kl_updates_match_torch_passes(monkeypatch, dtype):
     W0 = rng.random((40, 5)) + 0.1
     W0[:, 2] = 0.0  # a dead component: zero denominators are floored
     H0 = rng.random((5, 30)) + 0.1
+    # the unfused updates: the fused kernels (tests/test_fused_kl.py) would take their place
+    monkeypatch.setattr(nmf_module, "_fused_run", lambda *args: None)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # the compiled passes are used by single-threaded runs only
     try:
