@@ -147,3 +147,16 @@ def test_same_bits_with_avx2_code_and_another_row_block(tmp_path):
             run.step()
         np.testing.assert_array_equal(run.W, np.asarray(W_other, dtype=dtype))
         np.testing.assert_array_equal(run.H, np.asarray(H_other, dtype=dtype))
+
+
+def test_kernels_refuse_strided_arrays():
+    """They index rows as base + row * width: a view with other strides must not compile."""
+    from numba.core.errors import TypingError
+
+    from innmf import fused_kl_kernels as compiled
+
+    V, W = np.ones((8, 32), np.float32), np.ones((8, 2), np.float32)
+    H_strided = np.ones((2, 64), np.float32)[:, ::2]
+    with pytest.raises(TypingError, match="C-contiguous"):
+        compiled.update_W(V, W, H_strided, np.empty((8, 32), np.float32), np.empty((8, 2), np.float32),
+                          np.float32(1e-7))
