@@ -146,7 +146,7 @@ def _timed(fn: Callable[[], object], device: torch.device) -> float:
     return (time.perf_counter() - start) * 1e3
 
 
-def _interleaved(
+def interleaved_medians(
     contenders: dict[str, tuple[Callable, int]], rounds: int, warmup: int, device, settle: float = 0.0
 ) -> dict[str, float]:
     """Median milliseconds of each contender; every round runs each ``count`` times.
@@ -173,13 +173,13 @@ def _peak_gflops(device: torch.device, quick: bool) -> dict[str, float]:
     a = torch.randn(n, n, device=device)
     b = torch.randn(n, n, device=device)
     flop = 2.0 * n**3
-    out = {"peak_gflops_matmul": flop / _interleaved({"mm": (lambda: a @ b, 3)}, 3, 1, device)["mm"] / 1e6}
+    out = {"peak_gflops_matmul": flop / interleaved_medians({"mm": (lambda: a @ b, 3)}, 3, 1, device)["mm"] / 1e6}
     if device.type == "cpu" and onednn_available():
         # the same product as a 1x1 convolution: PyTorch hands it to oneDNN
         image = a.T.reshape(1, n, 1, n).contiguous(memory_format=torch.channels_last)
         kernel = b.reshape(n, n, 1, 1)
         conv = lambda: torch.nn.functional.conv2d(image, kernel)  # noqa: E731
-        out["peak_gflops_onednn"] = flop / _interleaved({"conv": (conv, 3)}, 3, 1, device)["conv"] / 1e6
+        out["peak_gflops_onednn"] = flop / interleaved_medians({"conv": (conv, 3)}, 3, 1, device)["conv"] / 1e6
     # the batched 1001 x 64 x 64 products of one hidden layer of the paper's network
     K, P, h = (4, 129, 16) if quick else (20, 1001, 64)
     x, w, bias = torch.randn(P, K, h, device=device), torch.randn(K, h, h, device=device), torch.randn(K, h, device=device)
@@ -189,7 +189,7 @@ def _peak_gflops(device: torch.device, quick: bool) -> dict[str, float]:
     if fused_ops(device, x.dtype) is _OneDNNOps:  # what the fused backend runs on this CPU
         kernels["onednn"] = lambda: _OneDNNOps.linear(x, w, bias, out_pkd)
     for name, kernel in kernels.items():
-        ms = _interleaved({"b": (kernel, 5)}, 3, 1, device)["b"]
+        ms = interleaved_medians({"b": (kernel, 5)}, 3, 1, device)["b"]
         out[f"batched_gflops_{name}"] = flop_b / ms / 1e6
     out["peak_gflops"] = max(v for k, v in out.items() if k.startswith("peak_gflops_"))
     return out
@@ -203,7 +203,7 @@ def _bench_innmf(V: np.ndarray, cfg: dict, device, rounds: int) -> dict:
     ref_opt = torch.optim.Rprop(ref.parameters(), lr=1e-3)
     Vt = torch.as_tensor(V, dtype=torch.float32, device=device)
     ft = torch.as_tensor(f, dtype=torch.float32, device=device)
-    times = _interleaved(
+    times = interleaved_medians(
         {"ours": (step, 3), "reference": (lambda: reference_epoch(ref, ref_opt, Vt, ft), 1)}, rounds, 3, device
     )
     F, T, K = V.shape[0], V.shape[1], cfg["rank"]
@@ -239,7 +239,7 @@ def _bench_nmf(V: np.ndarray, rank: int, n_iter: int, device, rounds: int) -> di
             W = model.fit_transform(X, W=W0.astype(dtype), H=H0.astype(dtype))
         results[f"sk_{dtype.__name__}"] = (W, model.components_)
 
-    times = _interleaved(
+    times = interleaved_medians(
         {
             "ours32": (lambda: ours(torch.float32), 1),
             "ours64": (lambda: ours(torch.float64), 1),
@@ -276,7 +276,7 @@ def _bench_hybrid(seconds: float, device, rounds: int) -> dict:
         name: ImplicitWH(2, hidden=16, evaluation=name, seed=0, device=device).epoch_function(t, f, m, fraction=0.5)
         for name in ("distinct", "pointwise")
     }
-    times = _interleaved({name: (step, 1) for name, step in steps.items()}, rounds, 3, device)
+    times = interleaved_medians({name: (step, 1) for name, step in steps.items()}, rounds, 3, device)
     return {
         "hybrid_epoch_ms": times["distinct"],
         "hybrid_naive_epoch_ms": times["pointwise"],

@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as nnf
 
 import innmf
-from innmf.bench import _interleaved
+from innmf.bench import interleaved_medians
 from innmf.reference_impl import ReferenceImplicitW, reference_epoch, reference_kl
 
 COUNTS = {
@@ -77,7 +77,7 @@ def _sklearn_iteration_ms(V: np.ndarray, W0: np.ndarray, H0: np.ndarray, fix_W: 
                 non_negative_factorization(V, W=W0.copy(), H=H0.copy(), n_components=W0.shape[1], init="custom",
                                            solver="mu", beta_loss="kullback-leibler", max_iter=n_iter, tol=0)
 
-    return _interleaved({"sk": (run, 1)}, 3, 1, torch.device("cpu"))["sk"] / n_iter
+    return interleaved_medians({"sk": (run, 1)}, 3, 1, torch.device("cpu"))["sk"] / n_iter
 
 
 def published_unit_costs(settings: dict, audio, rounds: int = 5) -> dict[str, float]:
@@ -96,7 +96,7 @@ def published_unit_costs(settings: dict, audio, rounds: int = 5) -> dict[str, fl
     ref_opt = torch.optim.Rprop(ref.parameters(), lr=1e-3)
     with torch.no_grad():
         W = ref.get_W(f)
-    costs = _interleaved(
+    costs = interleaved_medians(
         {
             "inr_epochs": (lambda: reference_epoch(ref, ref_opt, Vt, f), 1),
             "refit_epochs": (_activation_step(Vt, W), 20),

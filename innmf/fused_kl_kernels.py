@@ -88,6 +88,8 @@ def wh_ratio(typingctx, V, W, H, rbuf, f, eps):
         pV, pW, pH, pR = (_data(context, b, t, v)[0] for t, v in zip(sig.args[:4], args[:4]))
         K, Tp = _data(context, b, sig.args[2], args[2])[1]
         f, eps = args[4], e.splat(args[5])
+        # a tile is ROWS rows x 2 vectors of W H: its 2 ROWS accumulators stay in registers
+        # through the K loop, and each vector of H loaded serves ROWS rows
         acc = e.accumulators(2 * ROWS)
         with cgutils.for_range(b, b.sdiv(Tp, _c64(2 * e.lanes))) as tile:
             t0 = b.mul(tile.index, _c64(2 * e.lanes))
@@ -122,6 +124,7 @@ def row_dots(typingctx, rbuf, H, out):
         e = _Emit(context, b, sig.args[0].dtype)
         pR, pO = _data(context, b, sig.args[0], args[0])[0], _data(context, b, sig.args[2], args[2])[0]
         pH, (K, Tp) = _data(context, b, sig.args[1], args[1])
+        # ROWS x K_BLOCK dot products at once: each vector of rbuf loaded serves K_BLOCK of them
         acc = e.accumulators(K_BLOCK * ROWS)
         with cgutils.for_range(b, b.sdiv(K, _c64(K_BLOCK))) as pair:
             k0 = b.mul(pair.index, _c64(K_BLOCK))
@@ -170,10 +173,10 @@ def outer_acc(typingctx, rbuf, W, f, num):
     return types.void(rbuf, W, types.intp, num), codegen
 
 
-opts = dict(boundscheck=False, nogil=True, cache=True)
+_OPTS = dict(boundscheck=False, nogil=True, cache=True)
 
 
-@numba.njit(**opts)
+@numba.njit(**_OPTS)
 def update_W(V, W, H, rbuf, dots, eps):  # pragma: no cover - compiled
     # W[f, k] *= ((V / W H) H^T)[f, k] / max(sum_t H[k, t], eps), a block of rows at a time
     K = H.shape[0]
@@ -188,7 +191,7 @@ def update_W(V, W, H, rbuf, dots, eps):  # pragma: no cover - compiled
                 W[f + i, k] *= dots[i, k] / den[k]
 
 
-@numba.njit(**opts)
+@numba.njit(**_OPTS)
 def update_H(V, W, H, rbuf, num, eps, zero_below):  # pragma: no cover - compiled
     # H[k, t] *= (W^T (V / W H))[k, t] / max(sum_f W[f, k], eps); entries below zero_below -> 0
     K = H.shape[0]
