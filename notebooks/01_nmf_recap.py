@@ -31,6 +31,14 @@
 # with $\beta=1$ the generalised Kullback–Leibler divergence (the paper's),
 # $\beta=2$ the Euclidean distance and $\beta=0$ the Itakura–Saito divergence.
 # They keep the factors non-negative and never increase the loss.
+#
+# Computationally an iteration is four thin matrix products ($\hat V$ twice, then the
+# numerators) with elementwise work between them. `innmf.nmf` runs them in the order and
+# with the safeguards of scikit-learn's `NMF(solver="mu")` (tested to give its factors).
+# For KL on a CPU it fuses each update into one pass over blocks of rows of $V$: a block
+# of $\hat V$ is formed in registers, divided into $V$ and used at once, so $\hat V$ is
+# never stored; that is about twice as fast as the same products through a BLAS
+# (`innmf/fused_kl.py`, `innmf bench`).
 
 # %% tags=["parameters"]
 profile = "quick"  # smoke | quick | paper (innmf/profiles.py)
@@ -158,3 +166,6 @@ display(Audio(resynthesise(low / np.maximum(fit.W @ fit.H, 1e-12) * V), rate=SAM
 # 3. Derive the multiplicative update for $H$ under the KL divergence from the gradient
 #    $\nabla_H D = W^\top(\mathbf{1} - V/\hat V)$ split into its positive and negative
 #    parts, and check it against `innmf/nmf.py`.
+# 4. The fused updates of `innmf/fused_kl.py` need $\hat V$ only one block of rows at a
+#    time. Why does that work for the update of $W$ row by row, and what must be
+#    accumulated over all rows before $H$ can be updated?
