@@ -11,108 +11,45 @@ import numba
 import numpy as np
 from llvmlite import ir
 from numba.core import cgutils, types
-from numba.core.errors import TypingError
 from numba.extending import intrinsic
 
-from innmf.fused_kl import K_BLOCK, LANES_BYTES, ROWS
-
-i32, i64 = ir.IntType(32), ir.IntType(64)
-
-
-def _c64(v):
-    return ir.Constant(i64, v)
-
-
-class _Emit:
-    """Vector helpers for one codegen call; ``lanes`` from the array's dtype."""
-
-    def __init__(self, context, b, dtype):
-        self.b = b
-        self.scalar = context.get_data_type(dtype)
-        self.lanes = LANES_BYTES // np.dtype(str(dtype)).itemsize
-        self.vec = ir.VectorType(self.scalar, self.lanes)
-        name = f"llvm.fma.v{self.lanes}{'f32' if self.lanes == 16 else 'f64'}"
-        self.fma_fn = cgutils.get_or_insert_function(b.module, ir.FunctionType(self.vec, [self.vec] * 3), name)
-
-    def ptr(self, base, idx):
-        return self.b.bitcast(self.b.gep(base, [idx], inbounds=True), self.vec.as_pointer())
-
-    def load(self, base, idx):
-        return self.b.load(self.ptr(base, idx), align=1)
-
-    def store(self, v, base, idx):
-        self.b.store(v, self.ptr(base, idx), align=1)
-
-    def splat(self, s):
-        b, undef = self.b, ir.Constant(self.vec, ir.Undefined)
-        v = b.insert_element(undef, s, ir.Constant(i32, 0))
-        return b.shuffle_vector(v, undef, ir.Constant(ir.VectorType(i32, self.lanes), [0] * self.lanes))
-
-    def broadcast(self, base, idx):
-        return self.splat(self.b.load(self.b.gep(base, [idx], inbounds=True)))
-
-    def fma(self, x, y, z):
-        return self.b.call(self.fma_fn, [x, y, z])
-
-    def hsum(self, v):  # fixed pairwise tree: the same sum on every CPU
-        n, b = self.lanes, self.b
-        while n > 1:
-            h = n // 2
-            lo = b.shuffle_vector(v, v, ir.Constant(ir.VectorType(i32, h), list(range(h))))
-            hi = b.shuffle_vector(v, v, ir.Constant(ir.VectorType(i32, h), list(range(h, n))))
-            v, n = b.fadd(lo, hi), h
-        return b.extract_element(v, ir.Constant(i32, 0))
-
-    def accumulators(self, n):  # allocas that LLVM promotes to registers
-        return [cgutils.alloca_once(self.b, self.vec) for _ in range(n)]
-
-
-def _data(context, b, aryty, val):
-    ary = context.make_array(aryty)(context, b, val)
-    return ary.data, cgutils.unpack_tuple(b, ary.shape, 2)
-
-
-def _require_c_matrices(*arrays):
-    # the kernels index rows as base + row * width: C-contiguous 2-D arrays only
-    for a in arrays:
-        if not (isinstance(a, types.Array) and a.ndim == 2 and a.layout == "C"):
-            raise TypingError(f"fused KL kernels need C-contiguous 2-D arrays, got {a}")
-
+from innmf.fused_kl import K_BLOCK, ROWS
+from innmf.simd_ir import Emit, array_parts, c64, require_c_arrays
 
 @intrinsic
 def wh_ratio(typingctx, V, W, H, rbuf, f, eps):
     """rbuf[i] = V[f + i] / max((W H)[f + i], eps) for the ROWS rows from f."""
 
     def codegen(context, b, sig, args):
-        e = _Emit(context, b, sig.args[0].dtype)
-        pV, pW, pH, pR = (_data(context, b, t, v)[0] for t, v in zip(sig.args[:4], args[:4]))
-        K, Tp = _data(context, b, sig.args[2], args[2])[1]
+        e = Emit(context, b, sig.args[0].dtype)
+        pV, pW, pH, pR = (array_parts(context, b, t, v)[0] for t, v in zip(sig.args[:4], args[:4]))
+        K, Tp = array_parts(context, b, sig.args[2], args[2])[1]
         f, eps = args[4], e.splat(args[5])
         # a tile is ROWS rows x 2 vectors of W H: its 2 ROWS accumulators stay in registers
         # through the K loop, and each vector of H loaded serves ROWS rows
         acc = e.accumulators(2 * ROWS)
-        with cgutils.for_range(b, b.sdiv(Tp, _c64(2 * e.lanes))) as tile:
-            t0 = b.mul(tile.index, _c64(2 * e.lanes))
+        with cgutils.for_range(b, b.sdiv(Tp, c64(2 * e.lanes))) as tile:
+            t0 = b.mul(tile.index, c64(2 * e.lanes))
             for s in acc:
                 b.store(ir.Constant(e.vec, None), s)
             with cgutils.for_range(b, K) as comp:
                 k = comp.index
                 off = b.add(b.mul(k, Tp), t0)
-                h = (e.load(pH, off), e.load(pH, b.add(off, _c64(e.lanes))))
+                h = (e.load(pH, off), e.load(pH, b.add(off, c64(e.lanes))))
                 for i in range(ROWS):
-                    w = e.broadcast(pW, b.add(b.mul(b.add(f, _c64(i)), K), k))
+                    w = e.broadcast(pW, b.add(b.mul(b.add(f, c64(i)), K), k))
                     for j in range(2):
                         b.store(e.fma(w, h[j], b.load(acc[2 * i + j])), acc[2 * i + j])
             for i in range(ROWS):
                 for j in range(2):
-                    col = b.add(t0, _c64(j * e.lanes))
+                    col = b.add(t0, c64(j * e.lanes))
                     wh = b.load(acc[2 * i + j])
                     floored = b.select(b.fcmp_ordered(">", wh, eps), wh, eps)
-                    ratio = b.fdiv(e.load(pV, b.add(b.mul(b.add(f, _c64(i)), Tp), col)), floored)
-                    e.store(ratio, pR, b.add(b.mul(_c64(i), Tp), col))
+                    ratio = b.fdiv(e.load(pV, b.add(b.mul(b.add(f, c64(i)), Tp), col)), floored)
+                    e.store(ratio, pR, b.add(b.mul(c64(i), Tp), col))
         return context.get_dummy_value()
 
-    _require_c_matrices(V, W, H, rbuf)
+    require_c_arrays(2, V, W, H, rbuf)
     return types.void(V, W, H, rbuf, types.intp, V.dtype), codegen
 
 
@@ -121,30 +58,30 @@ def row_dots(typingctx, rbuf, H, out):
     """out[i, k] = sum_t rbuf[i, t] H[k, t] (the rows of (V / W H) H^T); K even."""
 
     def codegen(context, b, sig, args):
-        e = _Emit(context, b, sig.args[0].dtype)
-        pR, pO = _data(context, b, sig.args[0], args[0])[0], _data(context, b, sig.args[2], args[2])[0]
-        pH, (K, Tp) = _data(context, b, sig.args[1], args[1])
+        e = Emit(context, b, sig.args[0].dtype)
+        pR, pO = array_parts(context, b, sig.args[0], args[0])[0], array_parts(context, b, sig.args[2], args[2])[0]
+        pH, (K, Tp) = array_parts(context, b, sig.args[1], args[1])
         # ROWS x K_BLOCK dot products at once: each vector of rbuf loaded serves K_BLOCK of them
         acc = e.accumulators(K_BLOCK * ROWS)
-        with cgutils.for_range(b, b.sdiv(K, _c64(K_BLOCK))) as pair:
-            k0 = b.mul(pair.index, _c64(K_BLOCK))
+        with cgutils.for_range(b, b.sdiv(K, c64(K_BLOCK))) as pair:
+            k0 = b.mul(pair.index, c64(K_BLOCK))
             for s in acc:
                 b.store(ir.Constant(e.vec, None), s)
-            with cgutils.for_range(b, b.sdiv(Tp, _c64(e.lanes))) as vec:
-                t = b.mul(vec.index, _c64(e.lanes))
-                h = [e.load(pH, b.add(b.mul(b.add(k0, _c64(j)), Tp), t)) for j in range(K_BLOCK)]
+            with cgutils.for_range(b, b.sdiv(Tp, c64(e.lanes))) as vec:
+                t = b.mul(vec.index, c64(e.lanes))
+                h = [e.load(pH, b.add(b.mul(b.add(k0, c64(j)), Tp), t)) for j in range(K_BLOCK)]
                 for i in range(ROWS):
-                    r = e.load(pR, b.add(b.mul(_c64(i), Tp), t))
+                    r = e.load(pR, b.add(b.mul(c64(i), Tp), t))
                     for j in range(K_BLOCK):
                         s = acc[K_BLOCK * i + j]
                         b.store(e.fma(r, h[j], b.load(s)), s)
             for i in range(ROWS):
                 for j in range(K_BLOCK):
-                    dst = b.gep(pO, [b.add(b.mul(_c64(i), K), b.add(k0, _c64(j)))], inbounds=True)
+                    dst = b.gep(pO, [b.add(b.mul(c64(i), K), b.add(k0, c64(j)))], inbounds=True)
                     b.store(e.hsum(b.load(acc[K_BLOCK * i + j])), dst)
         return context.get_dummy_value()
 
-    _require_c_matrices(rbuf, H, out)
+    require_c_arrays(2, rbuf, H, out)
     return types.void(rbuf, H, out), codegen
 
 
@@ -153,23 +90,23 @@ def outer_acc(typingctx, rbuf, W, f, num):
     """num[k] += sum_i W[f + i, k] rbuf[i] (W^T (V / W H), a block of rows at a time)."""
 
     def codegen(context, b, sig, args):
-        e = _Emit(context, b, sig.args[0].dtype)
-        pR, pW = _data(context, b, sig.args[0], args[0])[0], _data(context, b, sig.args[1], args[1])[0]
-        pN, (K, Tp) = _data(context, b, sig.args[3], args[3])
+        e = Emit(context, b, sig.args[0].dtype)
+        pR, pW = array_parts(context, b, sig.args[0], args[0])[0], array_parts(context, b, sig.args[1], args[1])[0]
+        pN, (K, Tp) = array_parts(context, b, sig.args[3], args[3])
         f = args[2]
-        with cgutils.for_range(b, b.sdiv(Tp, _c64(e.lanes))) as vec:
-            t = b.mul(vec.index, _c64(e.lanes))
-            r = [e.load(pR, b.add(b.mul(_c64(i), Tp), t)) for i in range(ROWS)]
+        with cgutils.for_range(b, b.sdiv(Tp, c64(e.lanes))) as vec:
+            t = b.mul(vec.index, c64(e.lanes))
+            r = [e.load(pR, b.add(b.mul(c64(i), Tp), t)) for i in range(ROWS)]
             with cgutils.for_range(b, K) as comp:
                 k = comp.index
                 off = b.add(b.mul(k, Tp), t)
                 a = e.load(pN, off)
                 for i in range(ROWS):  # rows in order: the same sum as one row at a time
-                    a = e.fma(e.broadcast(pW, b.add(b.mul(b.add(f, _c64(i)), K), k)), r[i], a)
+                    a = e.fma(e.broadcast(pW, b.add(b.mul(b.add(f, c64(i)), K), k)), r[i], a)
                 e.store(a, pN, off)
         return context.get_dummy_value()
 
-    _require_c_matrices(rbuf, W, num)
+    require_c_arrays(2, rbuf, W, num)
     return types.void(rbuf, W, types.intp, num), codegen
 
 
