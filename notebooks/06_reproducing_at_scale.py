@@ -218,8 +218,10 @@ else:
 
 # %% [markdown]
 # Read the table with its references in mind. On the CPU the products of the
-# networks run near the machine's measured peak (`innmf bench` reports the achieved
-# GFLOP/s beside it); what remains of an epoch is elementwise work. NMF's
+# networks run as oneDNN convolutions and, for the weight gradients on one thread, as
+# our own AVX-512 kernel (`innmf/weight_grad_kernels.py`), at or above the machine's
+# measured matrix-product peak (`innmf bench` reports the achieved GFLOP/s beside it);
+# what remains of an epoch is mostly elementwise work. NMF's
 # multiplicative updates are four thin matrix products per iteration with elementwise
 # passes between them. On the CPU our KL updates are fused (`innmf/fused_kl.py`): each
 # factor's update is one pass over blocks of rows that forms $WH$ in registers and never
