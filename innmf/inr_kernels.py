@@ -15,7 +15,8 @@ weights stacked as ``(K, d_in, d_out)``. Three backends:
   The in-place convolution is a private PyTorch op (the one ``torch.compile``
   uses on CPUs, see :func:`inplace_conv_op`); it is checked at first use and
   replaced by batched matmuls if missing or wrong. Weight gradients are batched
-  matmuls. First-order gradients only.
+  matmuls, or on a single-threaded CPU with AVX-512 the kernel of
+  :mod:`innmf.weight_grad_kernels`. First-order gradients only.
 * ``"onednn"`` (CPU, float32): each layer a grouped 1x1 convolution through
   ``torch.nn.functional.conv2d`` with autograd (allocates per call).
 * ``"bmm"``: ``torch.baddbmm`` per layer with autograd: the simplest, and the
