@@ -29,8 +29,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from innmf.divergences import beta_from_name
 from innmf import fused_kl
+from innmf.divergences import beta_from_name
 from innmf.fastmath import kl_mu_kernels
 from innmf.runtime import matmul_into
 from innmf.training import kl_sum_from_ratio
