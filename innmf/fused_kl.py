@@ -33,19 +33,17 @@ K_BLOCK = 2
 """Components per pass when forming (V / W H) H^T: two rows of H shared by a block of rows."""
 
 
-def _row_block() -> int:
+def row_block() -> int:
     """Rows per block: 8 with AVX-512's 32 vector registers, 2 with AVX2's 16.
 
-    Measured on the Zen 5 CPU with code compiled for each (0.29 and 0.53 ms per
-    iteration at 1001 x 319, K = 20; 4 rows with AVX2 spilled registers: 0.63 ms).
+    Read once, when :mod:`innmf.fused_kl_kernels` compiles (its ``ROWS``). Measured on
+    the Zen 5 CPU with code compiled for each (0.29 and 0.53 ms per iteration at
+    1001 x 319, K = 20; 4 rows with AVX2 spilled registers: 0.63 ms).
     """
     return 8 if host_has_avx512() else 2
 
 
-ROWS = _row_block()
-
-
-_BUILT: list = []  # [(update_W, update_H) or None] once compiled and checked
+_BUILT: list = []  # [the fused_kl_kernels module or None] once compiled and checked
 
 
 def _reference_step(V, W, H, eps, zero_below, update_W):
@@ -57,7 +55,9 @@ def _reference_step(V, W, H, eps, zero_below, update_W):
 
 
 def kernels():
-    """The compiled (update_W, update_H) pair, or None without numba or when a check fails.
+    """The compiled kernels (the :mod:`innmf.fused_kl_kernels` module: ``update_W``,
+    ``update_H`` and the ``ROWS`` they were compiled for), or None without numba or when
+    a check fails.
 
     Checked once per process against :func:`_reference_step` in float32 and float64, on
     sizes that exercise every padding (F, T not multiples of the blocks, K odd).
@@ -65,9 +65,8 @@ def kernels():
     if not _BUILT:
         built = None
         try:
-            from innmf import fused_kl_kernels as compiled
+            from innmf import fused_kl_kernels as candidate
 
-            candidate = (compiled.update_W, compiled.update_H)
             rng = np.random.default_rng(0)
             for dtype in (np.float32, np.float64):
                 V, W, H = (rng.random(s).astype(dtype) for s in ((13, 37), (13, 3), (3, 37)))
@@ -96,7 +95,7 @@ class FusedKL:
         H: initial activations (K x T), same dtype.
         eps: floor of W H and of the denominators (sklearn's EPSILON).
         zero_below: activations at or below this become 0 (sklearn zeroes float64 eps).
-        compiled: the pair from :func:`kernels` (not None).
+        compiled: the kernels from :func:`kernels` (not None).
 
     ``W`` and ``H`` are views of the unpadded parts: updated in place by :meth:`step`.
     """
@@ -105,17 +104,18 @@ class FusedKL:
         (F, T), K = V.shape, W.shape[1]
         dtype = V.dtype
         lanes = LANES_BYTES // dtype.itemsize
-        Fp, Tp, Kp = -(-F // ROWS) * ROWS, -(-T // (2 * lanes)) * 2 * lanes, K + K % K_BLOCK
+        rows = compiled.ROWS
+        Fp, Tp, Kp = -(-F // rows) * rows, -(-T // (2 * lanes)) * 2 * lanes, K + K % K_BLOCK
         self._V = np.zeros((Fp, Tp), dtype)
         self._W = np.zeros((Fp, Kp), dtype)
         self._H = np.zeros((Kp, Tp), dtype)
         self._V[:F, :T], self._W[:F, :K], self._H[:K, :T] = V, W, H
         self.W, self.H = self._W[:F, :K], self._H[:K, :T]
-        self._rbuf = np.empty((ROWS, Tp), dtype)
-        self._dots = np.empty((ROWS, Kp), dtype)
+        self._rbuf = np.empty((rows, Tp), dtype)
+        self._dots = np.empty((rows, Kp), dtype)
         self._num = np.empty((Kp, Tp), dtype)
         self._eps, self._zero_below = dtype.type(eps), dtype.type(zero_below)
-        self._update_W, self._update_H = compiled
+        self._update_W, self._update_H = compiled.update_W, compiled.update_H
 
     def step(self, update_W: bool = True) -> None:
         """One MU iteration: W (unless ``update_W`` is false), then H, as scikit-learn."""

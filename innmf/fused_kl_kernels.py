@@ -13,8 +13,11 @@ from llvmlite import ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-from innmf.fused_kl import K_BLOCK, ROWS
+from innmf.fused_kl import K_BLOCK, row_block
 from innmf.simd_ir import Emit, array_parts, c64, require_c_arrays
+
+ROWS = row_block()
+"""Rows of V per block, fixed when this module compiles (:func:`innmf.fused_kl.row_block`)."""
 
 @intrinsic
 def wh_ratio(typingctx, V, W, H, rbuf, f, eps):

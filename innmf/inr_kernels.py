@@ -193,11 +193,12 @@ class _BmmOps:
         return gx.sum(dim=0) if shared else gx.transpose(0, 1)
 
 
-_SIMD_WEIGHT_GRAD: list = []  # [kernel or None] once checked
+_SIMD_WEIGHT_GRAD: list = []  # [the weight_grad_kernels module or None] once checked
 
 
 def simd_weight_grad():
-    """The AVX-512 weight-gradient kernel (:mod:`innmf.weight_grad_kernels`), or None.
+    """The AVX-512 weight-gradient kernel's module (:mod:`innmf.weight_grad_kernels`:
+    ``weight_grad`` and ``applies``), or None.
 
     Used on CPUs with AVX-512 only (on AVX2 its 24-vector tile would spill registers)
     and by single-threaded torch (the profiles' setting), after a check against einsum
@@ -210,12 +211,12 @@ def simd_weight_grad():
             from innmf.simd_ir import host_has_avx512
 
             if host_has_avx512():
-                from innmf.weight_grad_kernels import weight_grad as candidate
+                from innmf import weight_grad_kernels as candidate
 
                 gen = torch.Generator().manual_seed(0)
                 x, g = torch.rand(37, 3, 16, generator=gen), torch.rand(37, 3, 64, generator=gen)
                 out = torch.empty(3, 16, 64)
-                candidate(x.numpy(), g.numpy(), out.numpy())
+                candidate.weight_grad(x.numpy(), g.numpy(), out.numpy())
                 if torch.allclose(out, torch.einsum("pki,pko->kio", x, g), rtol=1e-5, atol=1e-5):
                     kernel = candidate
         except Exception:  # noqa: BLE001 - no numba or a broken build: bmm is used
@@ -262,11 +263,11 @@ class _OneDNNOps:
             P, d0 = x.shape
             return (x.t() @ g.reshape(P, -1)).reshape(d0, g.shape[1], -1).transpose(0, 1)
         # the kernel is serial: at 2 threads torch's bmm wins (epoch 12.0 against 14.3 ms)
-        kernel = simd_weight_grad() if torch.get_num_threads() == 1 else None
-        if kernel is not None and x.shape[2] % 4 == 0 and g.shape[2] % 32 == 0 and x.is_contiguous() \
+        kernels = simd_weight_grad() if torch.get_num_threads() == 1 else None
+        if kernels is not None and kernels.applies(x.shape[2], g.shape[2]) and x.is_contiguous() \
                 and g.is_contiguous():
             out = x.new_empty(x.shape[1], x.shape[2], g.shape[2])
-            kernel(x.detach().numpy(), g.detach().numpy(), out.numpy())
+            kernels.weight_grad(x.detach().numpy(), g.detach().numpy(), out.numpy())
             return out
         return torch.bmm(x.permute(1, 2, 0), g.transpose(0, 1))
 

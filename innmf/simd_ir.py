@@ -10,6 +10,8 @@ halves per vector otherwise.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from llvmlite import ir
 
@@ -20,6 +22,7 @@ LANES_BYTES = 64
 """Bytes per vector: 16 float32 or 8 float64 lanes, on every CPU."""
 
 
+@functools.cache
 def host_has_avx512() -> bool:
     """Whether LLVM sees AVX-512 (avx512f) on this CPU; False if it cannot tell."""
     try:

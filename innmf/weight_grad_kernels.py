@@ -68,6 +68,12 @@ def _tile(rows: int):
     return tile
 
 
+def applies(d_in: int, d_out: int) -> bool:
+    """Whether :func:`weight_grad` handles these float32 layer sizes: rows in tiles of 4,
+    columns in whole tiles of COL_VECTORS vectors."""
+    return d_in % 4 == 0 and d_out % (COL_VECTORS * LANES_BYTES // 4) == 0
+
+
 _full_tile = _tile(ROW_TILE)
 _small_tile = _tile(4)
 

@@ -21,7 +21,7 @@ def test_matches_float64_einsum(P, K, d_in, d_out):
     x = rng.standard_normal((P, K, d_in)).astype(np.float32)
     g = rng.standard_normal((P, K, d_out)).astype(np.float32)
     out = np.full((K, d_in, d_out), np.nan, np.float32)
-    inr_kernels.simd_weight_grad()(x, g, out)
+    inr_kernels.simd_weight_grad().weight_grad(x, g, out)
     ref = np.einsum("pki,pko->kio", x.astype(np.float64), g.astype(np.float64))
     # float32 sums of P products: error ~ sqrt(P) eps |x| |g|
     np.testing.assert_allclose(out, ref, rtol=0, atol=1e-6 * np.sqrt(P) * np.abs(x).max() * np.abs(g).max() * 4)
@@ -33,7 +33,7 @@ def test_refuses_strided_arrays():
     x = np.ones((5, 2, 8), np.float32)
     g = np.ones((5, 2, 64), np.float32)[:, :, ::2]
     with pytest.raises(TypingError, match="C-contiguous"):
-        inr_kernels.simd_weight_grad()(x, g, np.empty((2, 8, 32), np.float32))
+        inr_kernels.simd_weight_grad().weight_grad(x, g, np.empty((2, 8, 32), np.float32))
 
 
 def test_paper_network_gradients_match_bmm(monkeypatch):
