@@ -101,18 +101,16 @@ def sincos_(z: torch.Tensor, sin_out: torch.Tensor) -> bool:
     return False
 
 
-# --- KL multiplicative updates (innmf.nmf): the passes between the matrix products ----------
+# --- KL multiplicative updates (innmf.nmf): the pass between W H and the loss -------------
 
 _MU_FLAGS = {"nsz", "arcp", "contract", "afn", "reassoc"}
-_MU_KERNELS: list = []  # [(kl_ratio, scale_columns, scale_rows) or None] once compiled
+_KL_RATIO: list = []  # [kl_ratio or None] once compiled and checked
 
 
-def _compile_mu():
+def _compile_kl_ratio():
     import numba
 
-    opts = dict(fastmath=_MU_FLAGS, error_model="numpy", boundscheck=False, cache=True, nogil=True)
-
-    @numba.njit(**opts)
+    @numba.njit(fastmath=_MU_FLAGS, error_model="numpy", boundscheck=False, cache=True, nogil=True)
     def kl_ratio(V, WH, R, eps):  # pragma: no cover - compiled
         # WH <- max(WH, eps); R <- V / WH (flat, row-major arrays)
         for i in range(V.shape[0]):
@@ -120,62 +118,30 @@ def _compile_mu():
             WH[i] = w
             R[i] = V[i] / w
 
-    @numba.njit(**opts)
-    def scale_columns(W, num, H, eps):  # pragma: no cover - compiled
-        # W[f, k] *= num[f, k] / max(sum_t H[k, t], eps)
-        K = H.shape[0]
-        den = np.empty(K, dtype=W.dtype)
-        for k in range(K):
-            den[k] = max(H[k].sum(), eps)
-        for f in range(W.shape[0]):
-            for k in range(K):
-                W[f, k] *= num[f, k] / den[k]
-
-    @numba.njit(**opts)
-    def scale_rows(H, num, W, eps, zero_below):  # pragma: no cover - compiled
-        # H[k, t] *= num[k, t] / max(sum_f W[f, k], eps); entries below zero_below become 0
-        K = H.shape[0]
-        den = np.zeros(K, dtype=H.dtype)
-        for f in range(W.shape[0]):
-            for k in range(K):
-                den[k] += W[f, k]
-        for k in range(K):
-            d = max(den[k], eps)
-            for t in range(H.shape[1]):
-                x = H[k, t] * (num[k, t] / d)
-                H[k, t] = x if x > zero_below else 0.0  # as torch's threshold_
-
-    return kl_ratio, scale_columns, scale_rows
+    return kl_ratio
 
 
-def kl_mu_kernels():
-    """Compiled passes of the KL multiplicative updates, or None without numba.
+def kl_ratio_kernel():
+    """The compiled pass ``kl_ratio(V, WH, R, eps)`` that floors W H and forms V / (W H)
+    at once (flat arrays), or None without numba. Checked once per process against numpy.
 
-    ``kl_ratio(V, WH, R, eps)`` floors W H and forms V / (W H) in one pass (flat
-    arrays); ``scale_columns(W, num, H, eps)`` and ``scale_rows(H, num, W, eps,
-    zero_below)`` apply W's and H's updates with their denominators (H's row sums,
-    W's column sums) in one call each. Checked once per process against numpy.
+    Used by :mod:`innmf.nmf` where its fused updates (:mod:`innmf.fused_kl`) do not run,
+    and for the loss on the iterations that record it.
     """
-    if not _MU_KERNELS:
-        kernels = None
+    if not _KL_RATIO:
+        kernel = None
         try:
-            candidate = _compile_mu()
+            candidate = _compile_kl_ratio()
             rng = np.random.default_rng(0)
             for dtype in (np.float32, np.float64):
                 V, W, H = (rng.random(s).astype(dtype) for s in ((7, 5), (7, 3), (3, 5)))
-                num_W, num_H = rng.random((7, 3)).astype(dtype), rng.random((3, 5)).astype(dtype)
                 WH = W @ H
                 R = np.empty_like(WH)
-                candidate[0](V.ravel(), WH.ravel(), R.ravel(), dtype(1e-7))
-                W2, H2 = W.copy(), H.copy()
-                candidate[1](W2, num_W, H, dtype(1e-7))
-                candidate[2](H2, num_H, W, dtype(1e-7), dtype(0.0))
-                ok = (np.allclose(R, V / (W @ H), rtol=1e-5) and np.allclose(W2, W * num_W / H.sum(1), rtol=1e-5)
-                      and np.allclose(H2, H * num_H / W.sum(0)[:, None], rtol=1e-5))
-                if not ok:
-                    raise ArithmeticError("compiled MU kernels disagree with numpy")
-            kernels = candidate
+                candidate(V.ravel(), WH.ravel(), R.ravel(), dtype(1e-7))
+                if not np.allclose(R, V / (W @ H), rtol=1e-5):
+                    raise ArithmeticError("compiled kl_ratio disagrees with numpy")
+            kernel = candidate
         except Exception:  # noqa: BLE001 - no numba, or a broken build: torch's passes are used
-            kernels = None
-        _MU_KERNELS.append(kernels)
-    return _MU_KERNELS[0]
+            kernel = None
+        _KL_RATIO.append(kernel)
+    return _KL_RATIO[0]

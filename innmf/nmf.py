@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 
 from innmf import fused_kl
 from innmf.divergences import beta_from_name
-from innmf.fastmath import kl_mu_kernels
+from innmf.fastmath import kl_ratio_kernel
 from innmf.runtime import matmul_into
 from innmf.training import kl_sum_from_ratio
 
@@ -117,10 +117,9 @@ def _gamma(beta: float) -> float:
 class _Workspace:
     """Preallocated buffers and the loss bookkeeping for one MU run.
 
-    For KL on a single-threaded CPU the passes between the products run as compiled kernels
-    (:func:`innmf.fastmath.kl_mu_kernels`): W H is floored and V / (W H) formed in one
-    pass, and each factor's update is one call. Same arithmetic, fewer passes. With the
-    fused updates (:mod:`innmf.fused_kl`) only the loss is computed here.
+    For KL on a single-threaded CPU, W H is floored and V / (W H) formed in one compiled
+    pass (:func:`innmf.fastmath.kl_ratio_kernel`). With the fused updates
+    (:mod:`innmf.fused_kl`) only the loss is computed here.
     """
 
     def __init__(self, V: torch.Tensor, beta: float, rank: int):
@@ -137,17 +136,16 @@ class _Workspace:
         # single-threaded only, like matmul_into: next to torch's multi-threaded products
         # the serial kernels made an iteration slower (0.48 -> 0.88 ms at 2 threads here)
         serial_cpu = V.device.type == "cpu" and torch.get_num_threads() == 1
-        self.kernels = kl_mu_kernels() if beta == 1.0 and serial_cpu else None
-        if self.kernels is not None:  # the kernels' scalars, in V's dtype
-            scalar = V.numpy().dtype.type
-            self.eps, self.zero_below = scalar(EPSILON), scalar(_ZERO_BELOW)
+        self.kl_ratio = kl_ratio_kernel() if beta == 1.0 and serial_cpu else None
+        if self.kl_ratio is not None:
+            self.eps = V.numpy().dtype.type(EPSILON)  # the kernel's scalar, in V's dtype
         self.ratio_valid = False  # R holds V / WH for the current WH
 
     def product(self, W: torch.Tensor, H: torch.Tensor) -> torch.Tensor:
         matmul_into(W, H, self.WH)
         self.ratio_valid = False
-        if self.kernels is not None:  # floored together with the ratio (kl_ratio)
-            self.kernels[0](self.V.view(-1).numpy(), self.WH.view(-1).numpy(), self.R.view(-1).numpy(), self.eps)
+        if self.kl_ratio is not None:  # floored together with the ratio
+            self.kl_ratio(self.V.view(-1).numpy(), self.WH.view(-1).numpy(), self.R.view(-1).numpy(), self.eps)
             self.ratio_valid = True
         elif self.beta < 2.0:
             self.WH.clamp_min_(EPSILON)
@@ -210,9 +208,6 @@ def _update_W(ws: _Workspace, W: torch.Tensor, H: torch.Tensor, gamma: float, fr
             ws.product(W, H)
         A, B = ws.ratios()
         matmul_into(A, H.T, ws.num_W)
-        if ws.kernels is not None:  # KL on a CPU: W *= num / (row sums of H), one call
-            ws.kernels[1](W.numpy(), ws.num_W.numpy(), H.numpy(), ws.eps)
-            return
         # KL: the denominator is 1 H^T, the (K,) row sums of H, broadcast over rows
         den = torch.sum(H, dim=1, out=ws.sum_K) if B is None else B @ H.T
     _apply_step(W, ws.num_W, den, gamma)
@@ -230,9 +225,6 @@ def _update_H(ws: _Workspace, W: torch.Tensor, H: torch.Tensor, gamma: float, fr
             ws.product(W, H)
         A, B = ws.ratios()
         matmul_into(W.T, A, ws.num_H)
-        if ws.kernels is not None:  # KL on a CPU: H *= num / (column sums of W), thresholded
-            ws.kernels[2](H.numpy(), ws.num_H.numpy(), W.numpy(), ws.eps, ws.zero_below)
-            return
         if B is None:
             # W^T 1: column sums of W. An all-zero column has a zero numerator too, so
             # its activations become 0 whatever the (floored) denominator, as in sklearn

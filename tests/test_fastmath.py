@@ -48,9 +48,9 @@ def test_fused_network_gradients_match_the_plain_backend():
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.skipif(__import__("innmf.fastmath").fastmath.kl_mu_kernels() is None, reason="numba unavailable")
+@pytest.mark.skipif(__import__("innmf.fastmath").fastmath.kl_ratio_kernel() is None, reason="numba unavailable")
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_compiled_kl_updates_match_torch_passes(monkeypatch, dtype):
+def test_compiled_kl_ratio_matches_torch_passes(monkeypatch, dtype):
     import innmf.nmf as nmf_module
 
     rng = np.random.default_rng(1)
@@ -65,11 +65,11 @@ def test_compiled_kl_updates_match_torch_passes(monkeypatch, dtype):
     torch.set_num_threads(1)  # the compiled passes are used by single-threaded runs only
     try:
         used = []
-        real = nmf_module.kl_mu_kernels
-        monkeypatch.setattr(nmf_module, "kl_mu_kernels", lambda: used.append(1) or real())
+        real = nmf_module.kl_ratio_kernel
+        monkeypatch.setattr(nmf_module, "kl_ratio_kernel", lambda: used.append(1) or real())
         fast = nmf_module.nmf(V, 5, 80, W=W0, H=H0, dtype=dtype)
         assert used, "the compiled path was not taken"
-        monkeypatch.setattr(nmf_module, "kl_mu_kernels", lambda: None)
+        monkeypatch.setattr(nmf_module, "kl_ratio_kernel", lambda: None)
         plain = nmf_module.nmf(V, 5, 80, W=W0, H=H0, dtype=dtype)
     finally:
         torch.set_num_threads(threads)
