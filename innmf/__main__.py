@@ -1,3 +1,3 @@
-from innmf.cli import main
+from innmf.tools.cli import main
 
 raise SystemExit(main())

@@ -15,7 +15,7 @@
 #
 # Before replacing the factors of NMF by neural networks we need the thing being replaced.
 # This chapter factorises the magnitude spectrogram of one speaker with classic NMF, the
-# way the paper's baseline does (FACTS: KL multiplicative updates, rank $K=20$, the init
+# way the paper's baseline does (book page paper_setup: KL multiplicative updates, rank $K=20$, the init
 # $10 + \mathcal{N}(0,1)$, compressed magnitudes $V = |X|^{0.5}$), and looks at what comes
 # out: spectral templates $W$, activations $H$, how fast the loss falls, and what the
 # model sounds like.
@@ -33,15 +33,15 @@
 # They keep the factors non-negative and never increase the loss.
 #
 # Computationally an iteration is four thin matrix products ($\hat V$ twice, then the
-# numerators) with elementwise work between them. `innmf.nmf` runs them in the order and
+# numerators) with elementwise work between them. `innmf.models.nmf` runs them in the order and
 # with the safeguards of scikit-learn's `NMF(solver="mu")` (tested to give its factors).
 # For KL on a CPU it fuses each update into one pass over blocks of rows of $V$: a block
 # of $\hat V$ is formed in registers, divided into $V$ and used at once, so $\hat V$ is
 # never stored; that is about twice as fast as the same products through a BLAS
-# (`innmf/fused_kl.py`, `innmf bench`).
+# (`innmf/accel/mu_fused_kl.py`, `innmf bench`).
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke | quick | paper (innmf/profiles.py)
+profile = "quick"  # smoke | quick | paper (innmf/experiments/settings.py)
 overrides = {}  # any single setting, e.g. {"corpus": "timit:/data/TIMIT", "rank": 10}
 
 # %%
@@ -51,16 +51,17 @@ import numpy as np
 import pandas as pd
 from IPython.display import Audio, display
 
-from innmf import SAMPLE_RATE, figures
+from innmf import SAMPLE_RATE
+from innmf.report import figures
 from innmf.data import load_corpus
-from innmf.divergences import beta_divergence
-from innmf.nmf import nmf
-from innmf.profiles import get_profile
-from innmf.runtime import use_threads
+from innmf.paper.divergences import beta_divergence
+from innmf.models.nmf import nmf
+from innmf.experiments.settings import get_profile
+from innmf.accel.runtime import use_threads
 from innmf.tf.stft import istft, stft, stft_frequencies, stft_times
 
 P = get_profile(profile, **overrides)
-use_threads(P["threads"])  # one thread: fastest and reproducible (innmf/runtime.py)
+use_threads(P["threads"])  # one thread: fastest and reproducible (innmf/accel/runtime.py)
 corpus = load_corpus(P["corpus"])
 speaker = corpus.speakers[0]
 x = speaker.audio()[: int(P["train_seconds"] * SAMPLE_RATE)]
@@ -165,7 +166,7 @@ display(Audio(resynthesise(low / np.maximum(fit.W @ fit.H, 1e-12) * V), rate=SAM
 #    have chosen $p = 0.5$?
 # 3. Derive the multiplicative update for $H$ under the KL divergence from the gradient
 #    $\nabla_H D = W^\top(\mathbf{1} - V/\hat V)$ split into its positive and negative
-#    parts, and check it against `innmf/nmf.py`.
-# 4. The fused updates of `innmf/fused_kl.py` need $\hat V$ only one block of rows at a
+#    parts, and check it against `innmf/models/nmf.py`.
+# 4. The fused updates of `innmf/accel/mu_fused_kl.py` need $\hat V$ only one block of rows at a
 #    time. Why does that work for the update of $W$ row by row, and what must be
 #    accumulated over all rows before $H$ can be updated?

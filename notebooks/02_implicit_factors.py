@@ -28,7 +28,7 @@
 # the paper fixes without testing.
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke | quick | paper (innmf/profiles.py)
+profile = "quick"  # smoke | quick | paper (innmf/experiments/settings.py)
 overrides = {}  # any single setting, e.g. {"corpus": "timit:/data/TIMIT", "rank": 10}
 
 # %%
@@ -38,19 +38,20 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 
-from innmf import SAMPLE_RATE, figures
-from innmf.ablation import inr_ablation
+from innmf import SAMPLE_RATE
+from innmf.report import figures
+from innmf.experiments.ablation import inr_ablation
 from innmf.data import load_corpus
-from innmf.encoding import FourierEncoding
-from innmf.metrics import kl_divergence
-from innmf.models import ImplicitWNMF
-from innmf.nmf import nmf
-from innmf.profiles import get_profile
-from innmf.runtime import use_threads
+from innmf.paper.encoding import FourierEncoding
+from innmf.paper.metrics import kl_divergence
+from innmf.models.implicit import ImplicitWNMF
+from innmf.models.nmf import nmf
+from innmf.experiments.settings import get_profile
+from innmf.accel.runtime import use_threads
 from innmf.tf.stft import frequency_coordinate, magnitude, stft_frequencies, stft_times
 
 P = get_profile(profile, **overrides)
-use_threads(P["threads"])  # one thread: fastest and reproducible (innmf/runtime.py)
+use_threads(P["threads"])  # one thread: fastest and reproducible (innmf/accel/runtime.py)
 corpus = load_corpus(P["corpus"])
 speaker = corpus.speakers[0]
 x = speaker.audio()[: int(P["train_seconds"] * SAMPLE_RATE)]
@@ -73,7 +74,7 @@ print(f"speaker {speaker.id}, {len(x) / SAMPLE_RATE:.1f} s, N = {n_fft}: V is {V
 # A speech spectrum is anything but smooth: voiced frames are combs of harmonics 100–250 Hz
 # apart, i.e. 12–30 bins at $N = 2000$. Tancik et al. (2020) showed that mapping the input
 # through sinusoids of increasing frequency first lets the network fit such detail. The
-# paper's encoding (FACTS §2) uses $J$ fixed octave-spaced frequencies and random phases:
+# paper's encoding (book page paper_setup §2) uses $J$ fixed octave-spaced frequencies and random phases:
 #
 # $$\gamma(x) = \big[\cos(\pi 2^j x + b_j),\ \sin(\pi 2^j x + b_j)\big]_{j=0}^{J-1},
 # \qquad b_j \sim \mathcal N(0, 1),$$
@@ -143,7 +144,7 @@ plt.show()
 # behaves between the bins it was trained on.
 #
 # ## The network
-# Each component $k$ has its own network (FACTS §2; the published code's layout for
+# Each component $k$ has its own network (book page paper_setup §2; the published code's layout for
 # speech, width $h=64$):
 #
 # $$x \xrightarrow{\gamma} \mathbb R^{2J} \xrightarrow{\text{Linear}} \mathbb R^{h}
@@ -158,12 +159,12 @@ plt.show()
 # initialisation, not the SIREN rule (Sitzmann et al., 2020), so the sines start in their
 # nearly linear range. $H$ is a free $K\times T$ matrix, $H = \operatorname{softplus}(\Theta)$.
 #
-# The published code calls the $K$ networks one after another. `innmf.inr.ComponentNetworks`
+# The published code calls the $K$ networks one after another. `innmf.models.inr.ComponentNetworks`
 # stacks the $K$ networks' weights layer by layer into $(K, d_{in}, d_{out})$ tensors and
 # evaluates all components at all frequencies with one grouped matrix product per layer
 # (and multiplies the two first layers' small matrices before touching the points). It is
 # the same function with the same parameters — the test suite checks it against a
-# per-component implementation of the published layout (`innmf.reference_impl`) — only
+# per-component implementation of the published layout (`innmf.tools.bench.published_structure`) — only
 # faster.
 
 # %%
@@ -207,7 +208,7 @@ print(f"final KL: NMF {kl_nmf:.3e} ({t_nmf:.1f} s), iN-NMF {kl_inr:.3e} ({t_inr:
 
 # %% [markdown]
 # The paper reports iN-NMF 7 % worse than NMF at the training size after 1000 epochs
-# against 3000 iterations (FACTS §3); the shorter profiles leave both models, the network
+# against 3000 iterations (book page paper_setup §3); the shorter profiles leave both models, the network
 # most, further from convergence. The learnt factors look like NMF's: harmonic templates
 # low in frequency, broadband ones high up (components sorted by centroid, each template
 # scaled to its maximum and its activations by the inverse).
@@ -273,11 +274,11 @@ plt.show()
 # is typically spikier than what the network draws at the same bins.
 #
 # ## A small ablation: encoding size, activation, width
-# The paper uses $J=10$, sines and $h=64$ and never varies them (FACTS §7). Each
+# The paper uses $J=10$, sines and $h=64$ and never varies them (book page paper_setup §7). Each
 # configuration below is a full fit on the same spectrogram with the **same seed** — the
 # same initial $H$ and, where $J$ agrees, the same encoding phases — so differences are
 # paired, not draws of different luck. One factor varies at a time around the paper's
-# setting (`innmf.ablation.inr_ablation`; the full Cartesian product costs the product of
+# setting (`innmf.experiments.ablation.inr_ablation`; the full Cartesian product costs the product of
 # the grid sizes). Each row reports the KL at the training size and, after sampling $W$ at
 # a smaller and a larger window size and refitting $H$ alone, the KL there.
 

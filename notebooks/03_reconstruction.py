@@ -27,7 +27,7 @@
 # iN-NMF 7–10 % above NMF at every $N$, *including* the training size. We also probe two
 # window sizes outside the training range (`extra_n_ffts`, 512 and 4096 samples).
 #
-# **What we do differently from the published code** (FACTS §5): both methods are
+# **What we do differently from the published code** (book page paper_setup §5): both methods are
 # scored on the *same* trials — the same speakers and the same audio — so we can report
 # paired differences, not only two unrelated means. Results come from the runner
 # `innmf.experiments.run_experiments`, the same one `innmf reproduce` uses; each finished
@@ -35,7 +35,7 @@
 # dictionaries are learnt once for both chapters.
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke | quick | paper (innmf/profiles.py)
+profile = "quick"  # smoke | quick | paper (innmf/experiments/settings.py)
 overrides = {}  # e.g. {"corpus": "timit:/data/TIMIT", "n_trials": 20}
 results_dir = None  # results store to write/resume; None: the book's store for these settings
 workers = 2  # local processes running trials at once (one thread each)
@@ -43,20 +43,18 @@ results_from = None  # read an existing store (e.g. "../results/paper-embedded")
 
 # %%
 # %matplotlib inline
-import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from innmf import figures
-from innmf.book import chapter_results
-from innmf.paper_results import published_kl
-from innmf.profiles import get_profile
-from innmf.runtime import use_threads
-from innmf.stats import paired_summary, summary_table
+from innmf.report import figures
+from innmf.chapters import chapter_results
+from innmf.report.published import published_kl
+from innmf.experiments.settings import get_profile
+from innmf.accel.runtime import use_threads
+from innmf.report.stats import paired_summary, summary_table
 
 P = get_profile(profile, **overrides)
-use_threads(P["threads"])  # one thread: fastest and reproducible (innmf/runtime.py)
+use_threads(P["threads"])  # one thread: fastest and reproducible (innmf/accel/runtime.py)
 df, source = chapter_results(P, results_dir, results_from, workers)
 rec = df[df["metric"] == "kl"]
 n_trials = rec["trial"].nunique()
@@ -148,8 +146,8 @@ display(Markdown(verdict))
 #    symmetric — does a dictionary learnt on a coarse frequency grid generalise to finer
 #    grids as well as the reverse?
 # 2. The KL is a mean over bins. Plot the per-bin KL of one trial against frequency for
-#    both methods (use `innmf.divergences` and the factors from `innmf.nmf` and
-#    `innmf.models`). Where in frequency does iN-NMF lose?
+#    both methods (use `innmf.paper.divergences` and the factors from `innmf.models.nmf` and
+#    `innmf.models.implicit`). Where in frequency does iN-NMF lose?
 # 3. The paper reports means and standard deviations only. With the per-trial table
 #    `rec`, estimate how many trials are needed for the 95 % interval of the mean
 #    difference to exclude zero at every $N$.

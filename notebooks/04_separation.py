@@ -34,10 +34,10 @@
 #
 # Both methods run on the same trials, so we report paired differences with confidence
 # intervals and a Wilcoxon signed-rank test — the published code compared unpaired
-# draws (FACTS §5).
+# draws (book page paper_setup §5).
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke | quick | paper (innmf/profiles.py)
+profile = "quick"  # smoke | quick | paper (innmf/experiments/settings.py)
 overrides = {}  # e.g. {"corpus": "timit:/data/TIMIT", "n_trials": 20}
 results_dir = None  # results store to write/resume; None: the book's store for these settings
 workers = 2  # local processes running trials at once (one thread each)
@@ -46,20 +46,19 @@ listen_trial = 0  # which trial to play back
 
 # %%
 # %matplotlib inline
-import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 from IPython.display import Audio, Markdown, display
 
-from innmf import SAMPLE_RATE, figures
-from innmf.book import chapter_results
-from innmf.paper_results import published_separation
-from innmf.profiles import get_profile
-from innmf.runtime import use_threads
-from innmf.stats import paired_summary, summary_table
+from innmf import SAMPLE_RATE
+from innmf.report import figures
+from innmf.chapters import chapter_results
+from innmf.report.published import published_separation
+from innmf.experiments.settings import get_profile
+from innmf.accel.runtime import use_threads
+from innmf.report.stats import paired_summary, summary_table
 
 P = get_profile(profile, **overrides)
-use_threads(P["threads"])  # one thread: fastest and reproducible (innmf/runtime.py)
+use_threads(P["threads"])  # one thread: fastest and reproducible (innmf/accel/runtime.py)
 df, source = chapter_results(P, results_dir, results_from, workers)
 sep = df[df["experiment"] == "separation"]
 display(Markdown(
@@ -176,4 +175,4 @@ for label, signal in players:
 # 2. Restrict trials to mixed-sex or same-sex pairs (`{"sex_pairing": "mixed"}` /
 #    `"same"`). Which is harder, and does the ranking of the methods change?
 # 3. Replace the soft masks by binary masks (assign each bin to the larger $\hat V_i$)
-#    using `innmf.separation`. What happens to SIR and SAR, and why?
+#    using `innmf.paper.separation`. What happens to SIR and SAR, and why?

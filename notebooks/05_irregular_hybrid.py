@@ -39,7 +39,7 @@
 # each note's energy envelope, computed from the notes rendered separately.
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke | quick | paper (innmf/profiles.py)
+profile = "quick"  # smoke | quick | paper (innmf/experiments/settings.py)
 overrides = {}  # any single setting, e.g. {"hybrid_epochs": 1000, "seed": 1}
 
 # %%
@@ -49,19 +49,20 @@ import numpy as np
 import pandas as pd
 from IPython.display import Audio, display
 
-from innmf.experiments.hybrid import activation_note_correlation, fit_hybrid, fm_frequency_error, note_assignment
-from innmf.profiles import get_profile
-from innmf.tf.cqt import cqt
-from innmf.tf.hybrid import (
-    load_piano, load_piano_stems, note_envelopes, paper_hybrid_cloud, piano_metadata, stft_points,
+from innmf.data.piano import load_piano, load_piano_stems, piano_metadata
+from innmf.experiments.hybrid import (
+    activation_note_correlation, fit_hybrid, fm_frequency_error, note_assignment, note_envelopes,
 )
-from innmf.runtime import use_threads
-from innmf.tf.plotting import plot_cloud
+from innmf.experiments.settings import get_profile
+from innmf.tf.cqt import cqt
+from innmf.tf.hybrid import paper_hybrid_cloud, stft_points
+from innmf.accel.runtime import use_threads
+from innmf.report.clouds import plot_cloud
 from innmf.tf.signals import fm_instantaneous_frequency, fm_signal
 from innmf.tf.sinusoidal import sinusoidal_analysis, sinusoidal_points
 
 P = get_profile(profile, **overrides)
-use_threads(P["threads"])  # see innmf/runtime.py: one thread is fastest for these small networks
+use_threads(P["threads"])  # see innmf/accel/runtime.py: one thread is fastest for these small networks
 print(f"profile {P['profile']}: rank K = {P['hybrid_rank']}, width h = {P['hybrid_hidden']}, "
       f"{P['hybrid_epochs']} epochs on {P['hybrid_fraction']:.0%} of the points each, seed {P['seed']}")
 

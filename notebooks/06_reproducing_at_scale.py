@@ -19,7 +19,7 @@
 # processes or a cluster — without losing work when a run is interrupted.
 #
 # ## The three profiles
-# Every setting lives in one place, `innmf/profiles.py`, and is shared by the notebooks,
+# Every setting lives in one place, `innmf/experiments/settings.py`, and is shared by the notebooks,
 # the command line and the tests. The table lists the settings on which the profiles
 # differ.
 
@@ -39,12 +39,12 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from innmf import figures
+from innmf.report import figures
 from innmf.experiments import load_results, read_manifest, run_experiments
-from innmf.paper_results import published_kl
-from innmf.profiles import PROFILES, get_profile
-from innmf.runtime import use_threads
-from innmf.stats import paired_summary
+from innmf.report.published import published_kl
+from innmf.experiments.settings import PROFILES, get_profile
+from innmf.accel.runtime import use_threads
+from innmf.report.stats import paired_summary
 
 profiles = pd.DataFrame({name: {k: str(v) for k, v in PROFILES[name].items()}
                          for name in ("smoke", "quick", "paper")})
@@ -195,7 +195,7 @@ plt.show()
 # The records below were made with the commands in `results/bench/README.md`.
 
 # %%
-from innmf.speed import gpu_trial_summary, load_records, speed_table
+from innmf.report.speed import gpu_trial_summary, load_records, speed_table
 
 speed_dir = Path("../results/bench")
 if speed_dir.is_dir():
@@ -219,11 +219,11 @@ else:
 # %% [markdown]
 # Read the table with its references in mind. On the CPU the products of the
 # networks run as oneDNN convolutions and, for the weight gradients on one thread, as
-# our own AVX-512 kernel (`innmf/weight_grad_kernels.py`), at or above the machine's
+# our own AVX-512 kernel (`innmf/accel/simd/weight_grad.py`), at or above the machine's
 # measured matrix-product peak (`innmf bench` reports the achieved GFLOP/s beside it);
 # what remains of an epoch is mostly elementwise work. NMF's
 # multiplicative updates are four thin matrix products per iteration with elementwise
-# passes between them. On the CPU our KL updates are fused (`innmf/fused_kl.py`): each
+# passes between them. On the CPU our KL updates are fused (`innmf/accel/mu_fused_kl.py`): each
 # factor's update is one pass over blocks of rows that forms $WH$ in registers and never
 # stores it, in explicit vector code that uses AVX-512 where the CPU has it. On the CPU
 # we measured that runs faster than the BLAS's own large matrix product (whose kernels are

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from innmf.ablation import PAPER_INR, ablation_configs, inr_ablation
+from innmf.experiments.ablation import PAPER_INR, ablation_configs, inr_ablation
 
 GRID = {"hidden": [4, 8], "activation": ["relu"]}
 BASE = {"hidden": 8, "n_freqs": 3}
@@ -52,7 +52,7 @@ def _n_params(J: int, h: int, n_layers: int = 4) -> int:
 
 
 def test_parameter_count_matches_the_layout(table: pd.DataFrame):
-    assert _n_params(10, 64) == 13_889  # the paper's network (FACTS.md section 2)
+    assert _n_params(10, 64) == 13_889  # the paper's network (book/paper_setup.md §2)
     expected = [K * _n_params(3, h) for h in table["hidden"]]
     assert list(table["n_params"]) == expected
 

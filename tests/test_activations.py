@@ -5,9 +5,10 @@ import pytest
 import torch
 import torch.nn.functional as nnf
 
-from innmf.activations import fit_activations_fixed_W
-from innmf.divergences import kl_divergence
-from innmf.training import KLTarget, mean_kl, train
+from innmf.accel.activations import fit_activations_fixed_W
+from innmf.paper.divergences import kl_divergence
+from innmf.accel.kl import KLTarget, mean_kl
+from innmf.models.training import train
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from innmf.bench import synthetic_hybrid_coordinates
-from innmf.cli import main
+from innmf.tools.bench.units import synthetic_hybrid_coordinates
+from innmf.tools.cli import main
 
 REQUIRED = [
     "innmf_epoch_ms", "innmf_reference_epoch_ms", "innmf_speedup",
@@ -43,7 +43,7 @@ def test_table_output(capsys):
 def test_hybrid_coordinates_have_the_papers_counts():
     t, f, m, counts = synthetic_hybrid_coordinates()
     assert counts["points"] == t.size == f.size == m.size
-    assert abs(counts["points"] - 98_600) / 98_600 < 0.01  # FACTS.md: about 98,600 points
+    assert abs(counts["points"] - 98_600) / 98_600 < 0.01  # book/paper_setup.md: about 98,600 points
     assert 900 <= counts["distinct_freqs"] <= 1100  # about 1k distinct frequencies
     assert 1000 <= counts["distinct_times"] <= 10_000  # a few thousand distinct times
     assert t.min() >= 0 and t.max() <= 1 and f.min() >= 0 and f.max() <= 1

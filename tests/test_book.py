@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from innmf.book import BookError, cache_key, chapter_sources, execute_chapter, results_dir_for
-from innmf.profiles import get_profile
+from innmf.chapters import results_dir_for
+from innmf.tools.book import BookError, cache_key, chapter_sources, execute_chapter
+from innmf.experiments.settings import get_profile
 
 FAILING = '''# %% [markdown]
 # # A chapter that fails

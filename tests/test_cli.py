@@ -2,7 +2,7 @@ import subprocess
 import sys
 
 from innmf import __version__
-from innmf.cli import build_parser, main
+from innmf.tools.cli import build_parser, main
 
 
 def test_version_via_module():

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from innmf.models import ImplicitWH, ImplicitWNMF, fit_activations
-from innmf.nmf import nmf
+from innmf.models.implicit import ImplicitWH, ImplicitWNMF, fit_activations
+from innmf.models.nmf import nmf
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 
@@ -81,7 +81,7 @@ def test_implicit_wh_on_cuda(evaluation):
 def test_smoke_trial_on_cuda_matches_cpu():
     from innmf.data import make_trials
     from innmf.experiments.trial import cached_corpus, run_trial
-    from innmf.profiles import get_profile
+    from innmf.experiments.settings import get_profile
 
     cpu_settings = get_profile("smoke", n_ffts=[1000], extra_n_ffts=[])
     gpu_settings = {**cpu_settings, "device": "cuda"}

@@ -1,4 +1,4 @@
-"""``innmf corpus check|trials|build`` through ``innmf.cli.main`` and ``python -m innmf``."""
+"""``innmf corpus check|trials|build`` through ``innmf.tools.cli.main`` and ``python -m innmf``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from innmf.cli import main
+from innmf.tools.cli import main
 from innmf.data import Trial, load_corpus, trial_audio
 
 REPO = Path(__file__).resolve().parents[1]

@@ -15,7 +15,8 @@ import soundfile as sf
 
 from innmf import SAMPLE_RATE
 from innmf.data import CorpusError, load_corpus, make_trials, parse_spec, read_audio
-from innmf.data import embedded, manifest
+from innmf.data import build_embedded as embedded
+from innmf.data.sources import embedded as manifest
 from innmf.data.audio import resampled_length
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""innmf.divergences against closed forms, scipy and scikit-learn's beta-divergence."""
+"""innmf.paper.divergences against closed forms, scipy and scikit-learn's beta-divergence."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ import torch
 from scipy.special import kl_div
 from sklearn.decomposition._nmf import _beta_divergence
 
-from innmf.divergences import beta_divergence, beta_from_name, euclidean, is_divergence, kl_divergence
+from innmf.paper.divergences import beta_divergence, beta_from_name, euclidean, is_divergence, kl_divergence
 
 
 @pytest.fixture(scope="module")

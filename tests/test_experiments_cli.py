@@ -9,7 +9,7 @@ import json
 import pandas as pd
 import pytest
 
-from innmf.cli import main
+from innmf.tools.cli import main
 
 TINY = [
     "n_trials=1", "train_seconds=3.0", "test_seconds=2.0", "n_ffts=[1000,2000]",

@@ -12,7 +12,8 @@ from innmf.experiments.hybrid import (
     fm_frequency_error,
     note_assignment,
 )
-from innmf.tf.hybrid import note_envelopes, stft_points
+from innmf.experiments.hybrid import note_envelopes
+from innmf.tf.hybrid import stft_points
 from innmf.tf.pointcloud import CoordinateMap, PointCloud, concat_in_time
 from innmf.tf.signals import harmonic_tone
 

@@ -14,7 +14,7 @@ from innmf.experiments import load_results, run_experiments
 from innmf.experiments.parallel import limited_threads
 from innmf.experiments.store import ResultsStore
 from innmf.experiments.trial import run_trial, run_trial_task, trial_seed, window_sizes
-from innmf.profiles import get_profile
+from innmf.experiments.settings import get_profile
 
 TINY = dict(
     n_trials=2, train_seconds=3.0, test_seconds=2.0, n_ffts=[1000, 2000], extra_n_ffts=[512],
@@ -181,7 +181,7 @@ def test_bad_experiment_and_trial_count():
 
 
 def test_chapters_sharing_a_store_compute_each_trial_once(tmp_path, monkeypatch):
-    from innmf.experiments import run_reconstruction, run_separation
+    from innmf.experiments import experiment_results
     from innmf.experiments import trial as trial_mod
 
     seen = []
@@ -192,21 +192,21 @@ def test_chapters_sharing_a_store_compute_each_trial_once(tmp_path, monkeypatch)
         return fake_trial(task)[0]
 
     monkeypatch.setattr(trial_mod, "run_trial", fake_run_trial)
-    kl = run_reconstruction(tiny_settings(), out=tmp_path, progress=False)
+    kl = experiment_results("reconstruction", tiny_settings(), out=tmp_path, progress=False)
     assert seen == [("reconstruction", "separation")] * 2 and set(kl["metric"]) == {"kl"}
-    sep = run_separation(tiny_settings(), out=tmp_path, progress=False)
+    sep = experiment_results("separation", tiny_settings(), out=tmp_path, progress=False)
     assert len(seen) == 2 and set(sep["metric"]) == {"sdr"}
-    read = run_separation(tiny_settings(), results_from=tmp_path)
+    read = experiment_results("separation", tiny_settings(), results_from=tmp_path)
     pd.testing.assert_frame_equal(read, sep)
     # without a store only the chapter's own experiment is computed
-    run_separation(tiny_settings(n_trials=1), progress=False)
+    experiment_results("separation", tiny_settings(n_trials=1), progress=False)
     assert seen[-1] == ("separation",)
 
 
 def test_reading_a_store_without_the_experiment_is_an_error(tmp_path):
-    from innmf.experiments import run_separation
+    from innmf.experiments import experiment_results
 
     run_experiments(tiny_settings(n_trials=1), ["reconstruction"], out=tmp_path,
                     progress=False, trial_fn=fake_trial)
     with pytest.raises(ValueError, match="no separation trials"):
-        run_separation(tiny_settings(), results_from=tmp_path)
+        experiment_results("separation", tiny_settings(), results_from=tmp_path)

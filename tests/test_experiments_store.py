@@ -11,7 +11,7 @@ import pytest
 import innmf
 from innmf.experiments import store as store_mod
 from innmf.experiments.store import RESULT_KEYS, ResultsStore, load_results, read_manifest
-from innmf.profiles import get_profile
+from innmf.experiments.settings import get_profile
 
 
 def _rows(index: int, experiment: str = "reconstruction") -> list[dict]:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from innmf.experiments import kl_gap, kl_table, separation_gain, separation_table
+from innmf.report.tables import kl_gap, kl_table, separation_gain, separation_table
 
 
 def _rows():
@@ -56,6 +56,6 @@ def test_unpaired_rows_are_refused():
     with pytest.raises(ValueError, match="paired differences need both methods"):
         kl_gap(df)
     with pytest.raises(ValueError, match="one metric at a time"):
-        from innmf.experiments.tables import mean_std_table
+        from innmf.report.tables import mean_std_table
 
         mean_std_table(_rows())

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from innmf.fastmath import compiled_kernel, fast_sincos_available, sincos_
-from innmf.inr import ComponentNetworks
+from innmf.accel.simd.sincos import compiled_kernel, fast_sincos_available, sincos_
+from innmf.models.inr import ComponentNetworks
 
 needs_kernel = pytest.mark.skipif(compiled_kernel() is None, reason="numba kernel unavailable")
 
@@ -48,10 +48,10 @@ def test_fused_network_gradients_match_the_plain_backend():
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.skipif(__import__("innmf.fastmath").fastmath.kl_ratio_kernel() is None, reason="numba unavailable")
+@pytest.mark.skipif(__import__("importlib").import_module("innmf.accel.simd.sincos").kl_ratio_kernel() is None, reason="numba unavailable")
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_compiled_kl_ratio_matches_torch_passes(monkeypatch, dtype):
-    import innmf.nmf as nmf_module
+    import innmf.models.nmf as nmf_module
 
     rng = np.random.default_rng(1)
     V = rng.gamma(1.0, 1.0, (40, 30))

@@ -1,4 +1,4 @@
-"""Tests of innmf.figures: each figure builds, has the expected artists and leaks nothing."""
+"""Tests of innmf.report.figures: each figure builds, has the expected artists and leaks nothing."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import pytest
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
-from innmf import figures
-from innmf.paper_results import published_kl
-from innmf.stats import paired_summary
+from innmf.report import figures
+from innmf.report.published import published_kl
+from innmf.report.stats import paired_summary
 
 N_FFTS = (1000, 1500, 2000, 2500)
 

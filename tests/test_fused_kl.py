@@ -1,4 +1,4 @@
-"""innmf.fused_kl: the fused KL updates against numpy, the unfused updates and scikit-learn."""
+"""innmf.accel.mu_fused_kl: the fused KL updates against numpy, the unfused updates and scikit-learn."""
 
 import json
 import os
@@ -11,9 +11,9 @@ import pytest
 import torch
 from sklearn.decomposition import NMF
 
-import innmf.nmf as nmf_module
-from innmf import fused_kl
-from innmf.nmf import EPSILON, init_factors, nmf
+import innmf.models.nmf as nmf_module
+from innmf.accel import mu_fused_kl as fused_kl
+from innmf.models.nmf import EPSILON, init_factors, nmf
 
 pytestmark = [
     pytest.mark.usefixtures("one_thread"),  # fixture in conftest.py
@@ -115,9 +115,10 @@ _HASWELL = "+64bit,+avx,+avx2,+fma,+sse,+sse2,+sse3,+ssse3,+sse4.1,+sse4.2,+popc
 _OTHER_CPU = """
 import json, sys
 import numpy as np
-import innmf.fused_kl as fk
-fk.row_block = lambda: 3  # another row block, before the kernels compile
-from innmf.nmf import EPSILON
+import innmf.accel.mu_fused_kl as fk
+import innmf.accel.simd.layout as layout
+layout.row_block = lambda: 3  # another row block, before the kernels compile
+from innmf.models.nmf import EPSILON
 V, W, H = (np.asarray(a) for a in json.loads(sys.stdin.read()))
 out = []
 for dtype in (np.float32, np.float64):
@@ -125,7 +126,7 @@ for dtype in (np.float32, np.float64):
     for _ in range(5):
         run.step()
     out.append([run.W.tolist(), run.H.tolist()])
-from innmf import fused_kl_kernels as compiled
+from innmf.accel.simd import fused_kl as compiled
 asm = compiled.update_H.inspect_asm(compiled.update_H.signatures[0])
 print(json.dumps({"factors": out, "avx512": "zmm" in asm, "ymm": "ymm" in asm}))
 """
@@ -153,7 +154,7 @@ def test_kernels_refuse_strided_arrays():
     """They index rows as base + row * width: a view with other strides must not compile."""
     from numba.core.errors import TypingError
 
-    from innmf import fused_kl_kernels as compiled
+    from innmf.accel.simd import fused_kl as compiled
 
     V, W = np.ones((8, 32), np.float32), np.ones((8, 2), np.float32)
     H_strided = np.ones((2, 64), np.float32)[:, ::2]

@@ -1,6 +1,6 @@
-"""Fourier encoding and batched component networks (innmf.encoding, innmf.inr).
+"""Fourier encoding and batched component networks (innmf.paper.encoding, innmf.models.inr).
 
-The independent reference is innmf.reference_impl: the published code's structure
+The independent reference is innmf.tools.bench.published_structure: the published code's structure
 (one nn.Module per component, Python loops), whose weights we copy over.
 """
 
@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from innmf.encoding import FourierEncoding
-from innmf.inr import ComponentNetworks, grouped_linear, onednn_available
-from innmf.reference_impl import ReferenceImplicitW, batched_from_reference
+from innmf.paper.encoding import FourierEncoding
+from innmf.models.inr import ComponentNetworks, grouped_linear, onednn_available
+from innmf.tools.bench.published_structure import ReferenceImplicitW, batched_from_reference
 
 BACKENDS = ["fused", "bmm"] + (["onednn"] if onednn_available() else [])
 
@@ -132,7 +132,7 @@ def test_grouped_linear_matches_einsum():
 def test_paper_network_size_layout_and_init(coords):
     net = ComponentNetworks(20, hidden=64, n_freqs=10, seed=0)
     n_params = sum(p.numel() for name, p in net.named_parameters() if not name.startswith("encoding"))
-    assert n_params == 20 * 13_889  # FACTS.md: 13,889 parameters per component network
+    assert n_params == 20 * 13_889  # book/paper_setup.md: 13,889 parameters per component network
     assert [tuple(w.shape) for w in net.weights] == [(20, 20, 64), (20, 64, 64), (20, 64, 64), (20, 64, 64), (20, 64, 1)]
     for w, b in zip(net.weights, net.biases):
         bound = 1 / math.sqrt(w.shape[1])  # nn.Linear's default, U(-1/sqrt(fan_in), 1/sqrt(fan_in))

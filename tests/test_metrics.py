@@ -1,4 +1,4 @@
-"""Tests of innmf.metrics against hand-derived values."""
+"""Tests of innmf.paper.metrics against hand-derived values."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
-from innmf.metrics import kl_divergence, separation_metrics, separation_metrics_per_source
+from innmf.paper.metrics import kl_divergence, separation_metrics, separation_metrics_per_source
 
 SR = 16_000
 

@@ -1,14 +1,15 @@
-"""The three iN-NMF models (innmf.models) and the shared training loop (innmf.training)."""
+"""The three iN-NMF models (innmf.models.implicit) and the shared training loop (innmf.models.training)."""
 
 import numpy as np
 import pytest
 import torch
 
-from innmf.divergences import kl_divergence
-from innmf.models import ImplicitWH, ImplicitWNMF, fit_activations
-from innmf.nmf import nmf
+from innmf.paper.divergences import kl_divergence
+from innmf.models.implicit import ImplicitWH, ImplicitWNMF, fit_activations
+from innmf.models.nmf import nmf
 from innmf.tf.stft import frequency_coordinate
-from innmf.training import FlatRprop, KLTarget, mean_kl
+from innmf.accel.kl import KLTarget, mean_kl
+from innmf.accel.optim import FlatRprop
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # fixture in conftest.py
@@ -115,7 +116,7 @@ def test_distinct_evaluation_equals_pointwise(cloud, fraction):
 
 
 def test_gather_rows_gradient():
-    from innmf.models import _GatherRows
+    from innmf.models.implicit import _GatherRows
 
     values = torch.randn(7, 3, dtype=torch.float64, requires_grad=True)
     index = torch.tensor([0, 6, 6, 2, 0, 0, 5])
@@ -125,7 +126,7 @@ def test_gather_rows_gradient():
 def test_adam_and_flat_rprop():
     target = KLTarget(torch.tensor([[0.5, 2.0], [1.0, 0.0]]))
     for optimizer in ("adam", "rprop"):
-        from innmf.training import train
+        from innmf.models.training import train
 
         p = torch.nn.Parameter(torch.zeros(2, 2))
         losses = train(lambda: mean_kl(torch.nn.functional.softplus(p), target), [p], 200, optimizer, lr=0.05)

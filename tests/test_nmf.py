@@ -1,4 +1,4 @@
-"""innmf.nmf against scikit-learn's multiplicative updates and planted factorisations."""
+"""innmf.models.nmf against scikit-learn's multiplicative updates and planted factorisations."""
 
 import warnings
 
@@ -7,8 +7,8 @@ import pytest
 import torch
 from sklearn.decomposition import NMF
 
-from innmf.divergences import beta_divergence
-from innmf.nmf import init_factors, nmf
+from innmf.paper.divergences import beta_divergence
+from innmf.models.nmf import init_factors, nmf
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # fixture in conftest.py

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from innmf.book import REPO, chapter_sources, execute_chapter
+from innmf.tools.book import REPO, chapter_sources, execute_chapter
 
 CHAPTERS = chapter_sources()
 

@@ -1,4 +1,4 @@
-"""Tests of innmf.paper_results: the published numbers, typed in independently."""
+"""Tests of innmf.report.published: the published numbers, typed in independently."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from innmf.paper_results import published_all, published_kl, published_separation, side_by_side
-from innmf.stats import summary_table
+from innmf.report.published import published_all, published_kl, published_separation, side_by_side
+from innmf.report.stats import summary_table
 
 
 def _value(df: pd.DataFrame, method: str, n_fft: int, metric: str, column: str = "mean") -> float:

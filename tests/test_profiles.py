@@ -1,6 +1,6 @@
 import pytest
 
-from innmf.profiles import PROFILES, get_profile, parse_overrides, settings_hash
+from innmf.experiments.settings import PROFILES, get_profile, parse_overrides, settings_hash
 
 
 def test_profiles_share_keys():

@@ -1,11 +1,11 @@
-"""Tests of innmf.separation: soft masks and mask-based separation."""
+"""Tests of innmf.paper.separation: soft masks and mask-based separation."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from innmf.separation import separate, separate_from_factors, wiener_masks
+from innmf.paper.separation import separate, separate_from_factors, wiener_masks
 from innmf.tf.stft import istft, magnitude, stft
 
 SR = 16_000

@@ -1,10 +1,10 @@
-"""Reading recorded bench outputs back (innmf.speed)."""
+"""Reading recorded bench outputs back (innmf.report.speed)."""
 
 import json
 
 import pytest
 
-from innmf.speed import gpu_trial_summary, load_records, speed_table
+from innmf.report.speed import gpu_trial_summary, load_records, speed_table
 
 
 def test_speed_table_pairs_each_measurement_with_its_reference(tmp_path):

@@ -1,4 +1,4 @@
-"""Tests of innmf.stats against values computed directly with scipy."""
+"""Tests of innmf.report.stats against values computed directly with scipy."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from innmf.stats import paired_summary, summary_rows, summary_table
+from innmf.report.stats import paired_summary, summary_rows, summary_table
 
 
 def _table(n_trials: int = 10, seed: int = 0) -> tuple[pd.DataFrame, dict]:

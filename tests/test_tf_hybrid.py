@@ -10,18 +10,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from innmf.tf import make_piano
+from innmf.data import piano_render as make_piano
 from innmf.tf.cqt import cqt
-from innmf.tf.hybrid import (
-    PIANO_DIR,
-    energy_envelope,
-    load_piano,
-    load_piano_stems,
-    note_envelopes,
-    paper_hybrid_cloud,
-    piano_metadata,
-    stft_points,
-)
+from innmf.data.piano import PIANO_DIR, load_piano, load_piano_stems, piano_metadata
+from innmf.experiments.hybrid import note_envelopes
+from innmf.tf.hybrid import energy_envelope, paper_hybrid_cloud, stft_points
 
 
 def test_piano_files_small_and_described() -> None:
@@ -43,7 +36,7 @@ def test_load_piano_resamples_to_paper_rate() -> None:
     assert set(stems) == {"C3", "E3"}
     residual = np.linalg.norm(mix - sum(stems.values())) / np.linalg.norm(mix)
     assert residual < 1e-3  # the mix equals the sum of the notes up to 16-bit rounding
-    with pytest.raises(FileNotFoundError, match="make_piano"):
+    with pytest.raises(FileNotFoundError, match="piano_render"):
         load_piano(data_dir="/nonexistent")
 
 
@@ -83,7 +76,7 @@ def test_notes_seen_by_the_cqt() -> None:
 
 def test_paper_hybrid_cloud_layout_and_counts() -> None:
     x, sr = load_piano()
-    cloud = paper_hybrid_cloud()
+    cloud = paper_hybrid_cloud(*load_piano())
     assert cloud.source_names == ("stft-128", "stft-1024", "cqt")
     L = len(x)
     expected = {
@@ -107,7 +100,7 @@ def test_paper_hybrid_cloud_layout_and_counts() -> None:
 
 
 def test_hybrid_with_sinusoidal_segment() -> None:
-    cloud = paper_hybrid_cloud(include_sinusoidal=True)
+    cloud = paper_hybrid_cloud(*load_piano(), include_sinusoidal=True)
     assert cloud.source_names[-1] == "sinusoidal"
     sines = cloud.select("sinusoidal")
     assert len(sines) > 100 and cloud.starts[-1] == pytest.approx(7.5)

@@ -1,4 +1,4 @@
-"""Point clouds (innmf.tf.pointcloud) and their plots (innmf.tf.plotting)."""
+"""Point clouds (innmf.tf.pointcloud) and their plots (innmf.report.clouds)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest  # noqa: E402
 from matplotlib.collections import PathCollection, QuadMesh  # noqa: E402
 
 from innmf.tf.pointcloud import CoordinateMap, PointCloud, concat_in_time, overlay  # noqa: E402
+from innmf.report.clouds import plot_cloud  # noqa: E402
 
 
 def _grid_cloud(name: str = "grid", duration: float = 1.0) -> PointCloud:
@@ -115,7 +116,7 @@ def test_power_and_magnitudes() -> None:
 def test_plot_uses_mesh_for_grids_and_dots_for_the_rest() -> None:
     cloud = concat_in_time([_grid_cloud("a"), _bin_cloud("b")])
     fig, ax = plt.subplots()
-    cloud.plot(ax)
+    plot_cloud(cloud, ax)
     kinds = [type(c) for c in ax.collections]
     assert QuadMesh in kinds and PathCollection in kinds
     mesh = next(c for c in ax.collections if isinstance(c, QuadMesh))
@@ -125,4 +126,4 @@ def test_plot_uses_mesh_for_grids_and_dots_for_the_rest() -> None:
     assert [t.get_text() for t in ax.texts] == ["a", "b"]
     plt.close(fig)
     with pytest.raises(ValueError, match="empty"):
-        PointCloud(np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0, int), ("x",)).plot()
+        plot_cloud(PointCloud(np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0, int), ("x",)))

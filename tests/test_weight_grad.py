@@ -1,11 +1,11 @@
-"""innmf.weight_grad_kernels: the AVX-512 weight gradients of the grouped layers."""
+"""innmf.accel.simd.weight_grad: the AVX-512 weight gradients of the grouped layers."""
 
 import numpy as np
 import pytest
 import torch
 
-import innmf.inr_kernels as inr_kernels
-from innmf.inr import ComponentNetworks
+import innmf.accel.grouped_mlp as inr_kernels
+from innmf.models.inr import ComponentNetworks
 
 pytestmark = [
     pytest.mark.usefixtures("one_thread"),  # fixture in conftest.py; the kernel is used at one thread

@@ -8,7 +8,8 @@ and the paper's two-speaker trial protocol.
 
 from innmf.data.audio import CorpusError, read_audio
 from innmf.data.check import CheckReport, check_corpus
-from innmf.data.corpus import Corpus, Speaker, data_dir, load_corpus, parse_spec
+from innmf.data.corpus import Corpus, Speaker, data_dir
+from innmf.data.sources import load_corpus, parse_spec
 from innmf.data.trials import Trial, TrialAudio, make_trials, trial_audio
 
 __all__ = [

@@ -1,6 +1,6 @@
 """Reading recordings into the form every experiment uses: float32, mono, 16 kHz.
 
-Used by every corpus reader (``innmf.data.timit``, ``innmf.data.folders``, the
+Used by every corpus reader (``innmf.data.sources.timit``, ``innmf.data.sources.folders``, the
 embedded corpus) and so, indirectly, by every speech notebook of the book.
 
 Files are decoded with libsndfile (python ``soundfile``) except NIST SPHERE

@@ -1,4 +1,4 @@
-"""Speech corpora behind one interface, chosen by a spec string.
+"""Speakers and corpora: the one interface every corpus source fills (:mod:`innmf.data.sources`).
 
 The spec is the single ``corpus`` parameter of the speech notebooks (chapters on
 reconstruction and separation), of ``innmf corpus check`` and of the tests:
@@ -13,7 +13,6 @@ or be passed as keyword arguments to :func:`load_corpus`.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -24,20 +23,11 @@ from typing import Any
 import numpy as np
 
 from innmf import SAMPLE_RATE
-from innmf.data.audio import CorpusError
+from innmf.data.audio import CorpusError, read_audio
+from innmf.data.paths import data_dir  # noqa: F401 - part of this module's API
 
-SPEC_FORMS = (
-    "'default' (the embedded corpus), 'timit:PATH' (or 'timit' with INNMF_TIMIT set), "
-    "'folder:PATH' (PATH/<speaker>/*.wav|flac|ogg)"
-)
 CACHE_SPEAKERS = 64
 """Speakers whose decoded audio a corpus keeps in memory at once (TIMIT has 630)."""
-
-
-def data_dir() -> Path:
-    """The repository's ``data/`` folder, or ``$INNMF_DATA`` when set."""
-    env = os.environ.get("INNMF_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "data"
 
 
 class _AudioCache:
@@ -173,103 +163,6 @@ class Corpus:
         return f"Corpus({self.spec!r}, {len(self.speakers)} speakers)"
 
 
-def parse_spec(spec: str) -> tuple[str, str, dict[str, str]]:
-    """Split a spec into kind, path and ``?key=value&...`` options.
-
-    Args:
-        spec: e.g. ``default``, ``timit:/data/TIMIT?split=test``, ``folder:recordings``.
-
-    Returns:
-        ``(kind, path, options)``; ``path`` is ``""`` when absent.
-    """
-    if not isinstance(spec, str) or not spec.strip():
-        raise CorpusError(f"empty corpus spec; use one of {SPEC_FORMS}.")
-    spec = spec.strip()
-    options: dict[str, str] = {}
-    if "?" in spec:
-        head, _, query = spec.rpartition("?")
-        pairs = [p for p in query.split("&") if p]
-        if pairs and all("=" in p for p in pairs):
-            spec = head
-            for p in pairs:
-                key, _, value = p.partition("=")
-                options[key.strip()] = value.strip()
-    kind, sep, path = spec.partition(":")
-    kind = kind.strip().lower()
-    if kind not in ("default", "timit", "folder"):
-        raise CorpusError(f"unknown corpus spec '{spec}'; use one of {SPEC_FORMS}.")
-    if kind == "default" and path:
-        raise CorpusError(f"corpus spec 'default' takes no path (got '{spec}'); use 'folder:PATH'.")
-    return kind, path.strip(), options
-
-
-def load_corpus(spec: str = "default", **options: Any) -> Corpus:
-    """Load a speech corpus by spec string.
-
-    Used by the speech notebooks (their ``corpus`` parameter), ``innmf corpus
-    check`` and the experiment runners.
-
-    Args:
-        spec: ``default``, ``timit:PATH`` (``timit`` alone reads ``$INNMF_TIMIT``) or
-            ``folder:PATH``; options may follow after ``?``.
-        **options: per kind. TIMIT: ``split`` (``all``/``train``/``test``, default
-            ``all``), ``sa`` (include the shared SA1/SA2 sentences, default True).
-            Folder: none. Keyword options override those in the spec.
-
-    Returns:
-        The :class:`Corpus`, with at least two speakers.
-
-    Raises:
-        CorpusError: unknown spec, wrong layout, unreadable header, fewer than two speakers.
-        FileNotFoundError: the path does not exist.
-    """
-    kind, path, spec_options = parse_spec(spec)
-    merged: dict[str, Any] = {**spec_options, **options}
-    if kind == "default":
-        from innmf.data.manifest import load_embedded
-
-        _no_options(kind, merged)
-        corpus = load_embedded()
-    elif kind == "timit":
-        from innmf.data.timit import load_timit
-
-        if not path:
-            path = os.environ.get("INNMF_TIMIT", "")
-            if not path:
-                raise CorpusError(
-                    "no TIMIT path: set the INNMF_TIMIT environment variable to the folder "
-                    "holding TRAIN/ and TEST/, or use the spec 'timit:PATH'."
-                )
-        corpus = load_timit(_existing_dir(path, kind), **merged)
-    else:
-        from innmf.data.folders import load_folder
-
-        if not path:
-            raise CorpusError("spec 'folder:' needs a path: 'folder:PATH' with PATH/<speaker>/*.wav.")
-        _no_options(kind, merged)
-        corpus = load_folder(_existing_dir(path, kind))
-    if len(corpus.speakers) < 2:
-        raise CorpusError(
-            f"corpus {corpus.spec} has {len(corpus.speakers)} speaker(s); the two-speaker protocol "
-            "needs at least two. Add speakers or choose another corpus."
-        )
-    return corpus
-
-
-def _no_options(kind: str, options: dict[str, Any]) -> None:
-    if options:
-        raise CorpusError(f"corpus '{kind}' takes no options (got {sorted(options)}).")
-
-
-def _existing_dir(path: str, kind: str) -> Path:
-    p = Path(path).expanduser()
-    if not p.exists():
-        raise FileNotFoundError(f"corpus path {p} does not exist; check the '{kind}:PATH' spec.")
-    if not p.is_dir():
-        raise CorpusError(f"corpus path {p} is a file; '{kind}:PATH' needs a folder.")
-    return p.resolve()
-
-
 class concat_loader:
     """A picklable loader: decodes ``files`` with :func:`read_audio` and concatenates them in order.
 
@@ -281,6 +174,4 @@ class concat_loader:
         self.files = tuple(Path(f) for f in files)
 
     def __call__(self) -> np.ndarray:
-        from innmf.data.audio import read_audio
-
         return np.concatenate([read_audio(f) for f in self.files])

@@ -6,7 +6,7 @@ placed at random in that speaker's audio; the two test segments are scaled to
 the target SNR (0 dB: exactly equal energy) and summed. A :class:`Trial` record
 (speakers, offsets, seed) is stored with the results and replays the trial.
 
-Levels. The paper scales each speaker file to unit L2 norm (FACTS §3). Here each
+Levels. The paper scales each speaker file to unit L2 norm (book/paper_setup.md §3). Here each
 *training segment* is scaled to unit L2 norm, so KL values do not depend on how
 long a corpus's files are; each speaker's *test source* is scaled to the RMS of
 that unit-norm training segment (norm ``sqrt(test/train)``), then source b is

@@ -5,13 +5,11 @@ speakers"; command ``innmf reproduce``):
 
 * :func:`run_experiments` — run or resume both experiments over the trials;
 * :func:`load_results` — read a results store instead of recomputing;
-* :func:`run_reconstruction`, :func:`run_separation` — one experiment each;
+* :func:`experiment_results` — one experiment's rows (computed, resumed or read);
 * :func:`run_trial` — the work of a single trial.
 """
 
-from innmf.experiments.reconstruction import kl_gap, kl_table, run_reconstruction
 from innmf.experiments.runner import draw_trials, experiment_results, run_experiments
-from innmf.experiments.separation import run_separation, separation_gain, separation_table
 from innmf.experiments.store import RESULT_KEYS, ResultsStore, load_results, read_manifest
 from innmf.experiments.trial import EXPERIMENTS, METHODS, run_trial, trial_seed
 
@@ -22,15 +20,9 @@ __all__ = [
     "ResultsStore",
     "draw_trials",
     "experiment_results",
-    "kl_gap",
-    "kl_table",
     "load_results",
     "read_manifest",
     "run_experiments",
-    "run_reconstruction",
-    "run_separation",
     "run_trial",
-    "separation_gain",
-    "separation_table",
     "trial_seed",
 ]

@@ -2,7 +2,7 @@
 
 Chapter "Irregular and hybrid representations" (``notebooks/05_irregular_hybrid.py``).
 The paper fits rank-2 implicit factors W_k(f), H_k(t) to the two piano notes
-analysed three ways and laid one after another in time (FACTS.md §4), and only
+analysed three ways and laid one after another in time (book/paper_setup.md §4), and only
 *shows* the result. This module fits the same model (:func:`fit_hybrid`) and
 quantifies it:
 
@@ -18,6 +18,7 @@ quantifies it:
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -25,6 +26,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from innmf.data.piano import HYBRID_SR, load_piano_stems
+from innmf.tf.hybrid import energy_envelope
 from innmf.tf.pointcloud import CoordinateMap, PointCloud
 from innmf.tf.signals import fm_instantaneous_frequency, fm_signal
 from innmf.tf.sinusoidal import spectral_peaks
@@ -35,7 +38,7 @@ Envelopes = Callable[[np.ndarray], dict[str, np.ndarray]]
 
 @dataclass(frozen=True)
 class HybridFit:
-    """A fitted :class:`innmf.models.ImplicitWH` and its factors sampled for inspection.
+    """A fitted :class:`innmf.models.implicit.ImplicitWH` and its factors sampled for inspection.
 
     Scale: W_k·H_k is unchanged by W_k → c·W_k, H_k → H_k/c. Here each sampled W_k is
     scaled to a peak of 1 on ``freqs`` and H_k carries the scale, so H_k(t) is in the
@@ -131,7 +134,7 @@ def fit_hybrid(
     Returns:
         A :class:`HybridFit`.
     """
-    from innmf.models import ImplicitWH
+    from innmf.models.implicit import ImplicitWH
 
     if len(cloud) == 0:
         raise ValueError("The point cloud is empty; nothing to fit.")
@@ -155,6 +158,18 @@ def fit_hybrid(
                      H, scale, seconds)
 
 
+def note_envelopes(
+    times: np.ndarray, sr: int = HYBRID_SR, window_seconds: float = 0.05, data_dir: str | os.PathLike | None = None
+) -> dict[str, np.ndarray]:
+    """Energy envelope of each piano note (from its stem) at ``times`` (s within the recording).
+
+    For a hybrid cloud use ``cloud.local_times()`` or, for a time grid on the cloud's
+    axis, subtract ``cloud.starts[s]`` of the segment.
+    """
+    _, stems, sr = load_piano_stems(sr, data_dir)
+    return {name: energy_envelope(stem, sr, times, window_seconds) for name, stem in stems.items()}
+
+
 def activation_note_correlation(
     fit: HybridFit,
     cloud: PointCloud | None = None,
@@ -173,7 +188,7 @@ def activation_note_correlation(
             fit's stored ones, e.g. a cloud with an extra segment the model never saw.
             Its time axis must be the fitted cloud's.
         envelopes: maps times within the recording (s) to ``{note: envelope}``
-            (default :func:`innmf.tf.hybrid.note_envelopes` of the piano stems).
+            (default :func:`note_envelopes` of the piano stems).
         exponent: envelopes are raised to this power before correlating.
 
     Returns:
@@ -186,7 +201,7 @@ def activation_note_correlation(
             there (the correlation is undefined).
     """
     if envelopes is None:
-        from innmf.tf.hybrid import note_envelopes as envelopes
+        envelopes = note_envelopes
     if cloud is None:
         names, times, Hs = fit.segment_names, fit.times, fit.H
     else:

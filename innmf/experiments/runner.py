@@ -64,7 +64,7 @@ def run_experiments(
     """Run (or resume) the reconstruction and/or separation experiments.
 
     Args:
-        settings: run settings, e.g. ``innmf.profiles.get_profile("quick")``.
+        settings: run settings, e.g. ``innmf.experiments.settings.get_profile("quick")``.
         experiments: ``"reconstruction"``, ``"separation"`` (or ``"all"``).
         out: folder of a results store; finished trials are written there at once
             and skipped on a re-run. None keeps everything in memory.

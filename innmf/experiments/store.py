@@ -28,7 +28,8 @@ from typing import Any, Iterable
 import pandas as pd
 
 from innmf import __version__
-from innmf.profiles import settings_hash
+from innmf.experiments.settings import settings_hash
+from innmf.experiments.summary import summary_rows
 
 RESULT_KEYS: tuple[str, ...] = (
     "corpus",
@@ -80,7 +81,7 @@ def result_settings(settings: dict[str, Any]) -> dict[str, Any]:
     missing = [k for k in RESULT_KEYS if k not in settings]
     if missing:
         raise ValueError(
-            f"Settings lack {missing}; build them with innmf.profiles.get_profile(name, ...)."
+            f"Settings lack {missing}; build them with innmf.experiments.settings.get_profile(name, ...)."
         )
     return {k: settings[k] for k in RESULT_KEYS}
 
@@ -106,7 +107,7 @@ class ResultsStore:
 
     Args:
         root: the output folder (``--out``); created if missing.
-        settings: a full settings dictionary (``innmf.profiles.get_profile``).
+        settings: a full settings dictionary (``innmf.experiments.settings.get_profile``).
 
     Raises:
         ValueError: the folder already holds results made with other settings.
@@ -221,7 +222,6 @@ class ResultsStore:
 
     def write_tables(self, df: pd.DataFrame) -> tuple[Path, Path]:
         """Write ``per_trial.csv`` and ``summary.csv`` for the rows ``df``."""
-        from innmf.stats import summary_rows
 
         per_trial = self.root / PER_TRIAL_CSV
         summary = self.root / SUMMARY_CSV

@@ -10,7 +10,7 @@ needs, at every window size N of ``n_ffts + extra_n_ffts`` and for each speaker:
 Both experiments use these same dictionaries, so they are learned once per trial:
 the reconstruction experiment scores W·H against V on the training audio (KL,
 averaged over the two speakers); the separation experiment fits activations of
-[W_a, W_b] on the mixture and masks it (FACTS.md section 3). Both methods run on
+[W_a, W_b] on the mixture and masks it (book/paper_setup.md §3). Both methods run on
 the same trials, a paired comparison (the published code was unpaired).
 
 Used by ``run_experiments`` and the chapters "Reconstruction across window sizes"
@@ -115,9 +115,9 @@ def learn_speaker(
     Returns:
         Dictionaries W at each N for both methods, and (``with_kl``) the KL of each fit.
     """
-    from innmf.metrics import kl_divergence
-    from innmf.models import ImplicitWNMF
-    from innmf.nmf import nmf
+    from innmf.paper.metrics import kl_divergence
+    from innmf.models.implicit import ImplicitWNMF
+    from innmf.models.nmf import nmf
     from innmf.tf.stft import frequency_coordinate, magnitude
 
     p, K, device = settings["power"], int(settings["rank"]), settings["device"]
@@ -163,14 +163,14 @@ def separated_signals(
 
     NMF fits the activations of the stacked dictionaries by multiplicative updates
     (``nmf_iter``); iN-NMF by Rprop (``sep_epochs``), as the paper. Each source's model
-    W_i H_i then drives a soft mask of the compressed mixture (``innmf.separation``).
+    W_i H_i then drives a soft mask of the compressed mixture (``innmf.paper.separation``).
 
     Returns:
         ``{method: [estimate of speaker a, estimate of speaker b]}``.
     """
-    from innmf.models import fit_activations
-    from innmf.nmf import nmf
-    from innmf.separation import separate
+    from innmf.models.implicit import fit_activations
+    from innmf.models.nmf import nmf
+    from innmf.paper.separation import separate
     from innmf.tf.stft import magnitude
 
     p, device = settings["power"], settings["device"]
@@ -208,7 +208,7 @@ def separate_at(
     Returns:
         ``{method: {"sdr", "sir", "sar", "stoi"}}`` against the test sources.
     """
-    from innmf.metrics import separation_metrics
+    from innmf.paper.metrics import separation_metrics
 
     estimates = separated_signals(mixture, n, W_nmf, W_inr, settings, seed, index)
     return {method: separation_metrics(np.vstack(sources), np.vstack(est), sr=innmf.SAMPLE_RATE)
@@ -253,7 +253,7 @@ def run_trial(
     """Compute one trial and return its tidy rows for the requested experiments.
 
     Args:
-        settings: run settings (``innmf.profiles.get_profile``).
+        settings: run settings (``innmf.experiments.settings.get_profile``).
         trial: an ``innmf.data.Trial`` or its ``to_dict()``.
         experiments: ``reconstruction`` and/or ``separation``.
         corpus: the loaded corpus (default: ``settings["corpus"]``, cached per process).

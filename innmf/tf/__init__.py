@@ -7,6 +7,6 @@
 - :mod:`innmf.tf.sinusoidal`: sinusoidal (peak) model with partial tracking.
 - :mod:`innmf.tf.signals`: FM (Figure 1) and other synthetic test signals.
 - :mod:`innmf.tf.hybrid`: the committed piano recording and the paper's hybrid cloud.
-- :mod:`innmf.tf.plotting`: plots that show each part's sampling.
-- :mod:`innmf.tf.make_piano`: re-renders ``data/piano`` (needs fluidsynth).
+- :mod:`innmf.report.clouds`: plots that show each part's sampling.
+- :mod:`innmf.data.piano_render`: re-renders ``data/piano`` (needs fluidsynth).
 """

@@ -5,7 +5,7 @@ window of N_k = round(sr·Q/f_k) samples (Q periods of f_k) and a hop of
 H_k = round(N_k·hop_fraction) samples, so every bin has its own time grid: this is
 why the CQT is not a matrix and why iN-NMF (a point-cloud model) can take it whole.
 Used by the hybrid chapter (the paper's demo: Q = 64, B = 64, 6.7 octaves from 20 Hz,
-hop N_k/8, sr = 4410 Hz; FACTS.md §4).
+hop N_k/8, sr = 4410 Hz; book/paper_setup.md §4).
 
 Differences from the published code, on purpose:
 

@@ -1,8 +1,8 @@
-"""The hybrid representation of the paper's demo, on the committed piano recording.
+"""The hybrid representation of the paper's demo: three analyses of one signal laid one after another in time.
 
-Two piano notes (``data/piano``, rendered by :mod:`innmf.tf.make_piano`; see
+Two piano notes (``data/piano``, rendered by :mod:`innmf.data.piano_render`; see
 ``data/piano/README.md``) resampled to 4410 Hz are analysed three ways and laid one
-after another in time (FACTS.md §4): STFT N=128 hop 32, STFT N=1024 hop 256, and the
+after another in time (book/paper_setup.md §4): STFT N=128 hop 32, STFT N=1024 hop 256, and the
 constant-Q transform of :mod:`innmf.tf.cqt` (Q=64, 64 bins per octave, 6.7 octaves
 from 20 Hz, hop N_k/8); optionally a sinusoidal-model segment. Targets are m^0.5.
 
@@ -19,79 +19,22 @@ Choices that differ from the published notebook (and why):
   centres from 0 to the last sample.
 
 Used by the hybrid chapter, which also compares each activation H_k with each note's
-energy envelope (:func:`note_envelopes`).
+energy envelope (:func:`innmf.experiments.hybrid.note_envelopes`). Arrays in, point clouds
+out: reading the recording is :mod:`innmf.data.piano`'s job.
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
-import soundfile as sf
-from scipy.signal import resample_poly
 
+from innmf.data.piano import HYBRID_SR
 from innmf.tf.cqt import cqt
 from innmf.tf.pointcloud import PointCloud, concat_in_time
 from innmf.tf.sinusoidal import sinusoidal_points
 from innmf.tf.stft import amplitude_scale, check_signal, stft, stft_frequencies, stft_times
 
-PIANO_DIR = Path(__file__).resolve().parents[2] / "data" / "piano"
-HYBRID_SR = 4410
-"""Sample rate of the paper's hybrid demo (Hz)."""
-
 PAPER_STFTS = ((128, 32), (1024, 256))
 """(N, hop) of the two STFT segments of the paper's hybrid demo."""
-
-
-def _piano_dir(data_dir: str | Path | None) -> Path:
-    d = Path(data_dir) if data_dir is not None else PIANO_DIR
-    if not (d / "piano.json").exists():
-        raise FileNotFoundError(
-            f"No piano recording in {d} (piano.json missing). The files live in data/piano of the "
-            "repository; run from a source checkout, pass data_dir, or re-render them with "
-            "`python -m innmf.tf.make_piano --out data/piano`."
-        )
-    return d
-
-
-def piano_metadata(data_dir: str | Path | None = None) -> dict:
-    """Contents of ``data/piano/piano.json`` (notes, onsets, provenance)."""
-    return json.loads((_piano_dir(data_dir) / "piano.json").read_text())
-
-
-def _read(path: Path, sr: int) -> np.ndarray:
-    x, file_sr = sf.read(path, dtype="float64")
-    if x.ndim > 1:
-        x = x.mean(axis=1)
-    if sr == file_sr:
-        return x
-    g = np.gcd(int(sr), int(file_sr))
-    return resample_poly(x, int(sr) // g, int(file_sr) // g)
-
-
-def load_piano(sr: int = HYBRID_SR, data_dir: str | Path | None = None) -> tuple[np.ndarray, int]:
-    """The two-note piano mix, resampled to ``sr`` (default 4410 Hz as in the paper).
-
-    Returns:
-        (x, sr).
-    """
-    d = _piano_dir(data_dir)
-    return _read(d / piano_metadata(d)["files"]["mix"], sr), int(sr)
-
-
-def load_piano_stems(
-    sr: int = HYBRID_SR, data_dir: str | Path | None = None
-) -> tuple[np.ndarray, dict[str, np.ndarray], int]:
-    """The mix and each note rendered alone (mix = sum of stems up to 16-bit rounding).
-
-    Returns:
-        (mix, {note name: stem}, sr).
-    """
-    d = _piano_dir(data_dir)
-    files = piano_metadata(d)["files"]
-    stems = {name: _read(d / fname, sr) for name, fname in files.items() if name != "mix"}
-    return _read(d / files["mix"], sr), stems, int(sr)
 
 
 def energy_envelope(x: np.ndarray, sr: float, times: np.ndarray, window_seconds: float = 0.05) -> np.ndarray:
@@ -109,18 +52,6 @@ def energy_envelope(x: np.ndarray, sr: float, times: np.ndarray, window_seconds:
     out = np.zeros(idx.shape)
     out[inside] = energy[idx[inside]]
     return out
-
-
-def note_envelopes(
-    times: np.ndarray, sr: int = HYBRID_SR, window_seconds: float = 0.05, data_dir: str | Path | None = None
-) -> dict[str, np.ndarray]:
-    """Energy envelope of each piano note (from its stem) at ``times`` (s within the recording).
-
-    For a hybrid cloud use ``cloud.local_times()`` or, for a time grid on the cloud's
-    axis, subtract ``cloud.starts[s]`` of the segment.
-    """
-    _, stems, sr = load_piano_stems(sr, data_dir)
-    return {name: energy_envelope(stem, sr, times, window_seconds) for name, stem in stems.items()}
 
 
 def stft_points(x: np.ndarray, sr: float, n_fft: int, hop: int | None = None, name: str | None = None,
@@ -144,8 +75,8 @@ def stft_points(x: np.ndarray, sr: float, n_fft: int, hop: int | None = None, na
 
 
 def paper_hybrid_cloud(
-    x: np.ndarray | None = None,
-    sr: int = HYBRID_SR,
+    x: np.ndarray,
+    sr: float = HYBRID_SR,
     power: float = 0.5,
     include_sinusoidal: bool = False,
     gap: float = 0.0,
@@ -153,7 +84,7 @@ def paper_hybrid_cloud(
     """The paper's hybrid representation: STFT-128, STFT-1024 and CQT laid one after another.
 
     Args:
-        x: mono signal (default: :func:`load_piano` at ``sr``).
+        x: mono signal (the chapter passes :func:`innmf.data.piano.load_piano`'s recording).
         sr: its sample rate (4410 Hz in the paper).
         power: targets are m^power (0.5 in the paper).
         include_sinusoidal: append a sinusoidal-model segment (window 1024, hop 256,
@@ -164,8 +95,6 @@ def paper_hybrid_cloud(
         A :class:`PointCloud` with sources ``stft-128``, ``stft-1024``, ``cqt`` (and
         ``sinusoidal``), each segment as long as the signal.
     """
-    if x is None:
-        x, sr = load_piano(sr)
     x = check_signal(x, max(n for n, _ in PAPER_STFTS))
     duration = len(x) / sr
     parts = [stft_points(x, sr, n, hop) for n, hop in PAPER_STFTS]

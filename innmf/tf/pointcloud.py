@@ -1,7 +1,7 @@
 """Time-frequency point clouds: a representation as a set of points (t, f, m).
 
 iN-NMF models m_i ≈ Σ_k W_k(f_i)·H_k(t_i) for points that need not lie on a grid
-(FACTS.md §1). :class:`PointCloud` holds such points with, for each point, the
+(book/paper_setup.md §1). :class:`PointCloud` holds such points with, for each point, the
 representation it came from, so that several representations can be joined (the
 paper's hybrid: laid one after another in time, :func:`concat_in_time`) or overlaid
 on one time axis (:func:`overlay`). Used by the hybrid and irregular chapters.
@@ -197,7 +197,7 @@ class PointCloud:
     def normalised_coordinates(
         self, t_max: float | None = None, f_max: float | None = None
     ) -> tuple[np.ndarray, np.ndarray, "CoordinateMap"]:
-        """Network inputs as in the paper's hybrid demo: t/t_max and f/(sr/2) (FACTS.md §4).
+        """Network inputs as in the paper's hybrid demo: t/t_max and f/(sr/2) (book/paper_setup.md §4).
 
         Args:
             t_max: time mapped to 1 (default: :attr:`duration`).
@@ -213,12 +213,6 @@ class PointCloud:
         mapping = CoordinateMap(t_max=t_max, f_max=float(f_max))
         u, v = mapping.to_unit(self.t, self.f)
         return u, v, mapping
-
-    def plot(self, ax=None, **kwargs):  # noqa: ANN001, ANN201 (matplotlib types)
-        """Plot with :func:`innmf.tf.plotting.plot_cloud` (grids as images, the rest as dots)."""
-        from innmf.tf.plotting import plot_cloud
-
-        return plot_cloud(self, ax=ax, **kwargs)
 
 
 @dataclass(frozen=True)

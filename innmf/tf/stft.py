@@ -184,7 +184,7 @@ def stft_times(n_frames: int, n_fft: int, sr: float, hop: int | None = None) -> 
 
 
 def frequency_coordinate(n_fft: int) -> np.ndarray:
-    """The paper's network input for STFT bin k: k/(N/2+1) - 0.5 (FACTS.md, section 2)."""
+    """The paper's network input for STFT bin k: k/(N/2+1) - 0.5 (book/paper_setup.md §2)."""
     n_bins = n_fft // 2 + 1
     return np.arange(n_bins) / n_bins - 0.5
 

@@ -1,0 +1,151 @@
+"""The compiled kernels of :mod:`innmf.accel.mu_fused_kl` (numba + LLVM vector IR).
+
+Kept apart so that importing :mod:`innmf.accel.mu_fused_kl` does not import numba, and at
+module level so that numba can cache the machine code between processes. The
+vectors, padding and summation order are described in :mod:`innmf.accel.mu_fused_kl`.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from llvmlite import ir
+from numba.core import cgutils, types
+from numba.extending import intrinsic
+
+from innmf.accel.simd.layout import K_BLOCK, row_block
+from innmf.accel.simd.ir import Emit, array_parts, c64, require_c_arrays
+
+ROWS = row_block()
+"""Rows of V per block, fixed when this module compiles (:func:`innmf.accel.simd.layout.row_block`)."""
+
+@intrinsic
+def wh_ratio(typingctx, V, W, H, rbuf, f, eps):
+    """rbuf[i] = V[f + i] / max((W H)[f + i], eps) for the ROWS rows from f."""
+
+    def codegen(context, b, sig, args):
+        e = Emit(context, b, sig.args[0].dtype)
+        pV, pW, pH, pR = (array_parts(context, b, t, v)[0] for t, v in zip(sig.args[:4], args[:4]))
+        K, Tp = array_parts(context, b, sig.args[2], args[2])[1]
+        f, eps = args[4], e.splat(args[5])
+        # a tile is ROWS rows x 2 vectors of W H: its 2 ROWS accumulators stay in registers
+        # through the K loop, and each vector of H loaded serves ROWS rows
+        acc = e.accumulators(2 * ROWS)
+        with cgutils.for_range(b, b.sdiv(Tp, c64(2 * e.lanes))) as tile:
+            t0 = b.mul(tile.index, c64(2 * e.lanes))
+            for s in acc:
+                b.store(ir.Constant(e.vec, None), s)
+            with cgutils.for_range(b, K) as comp:
+                k = comp.index
+                off = b.add(b.mul(k, Tp), t0)
+                h = (e.load(pH, off), e.load(pH, b.add(off, c64(e.lanes))))
+                for i in range(ROWS):
+                    w = e.broadcast(pW, b.add(b.mul(b.add(f, c64(i)), K), k))
+                    for j in range(2):
+                        b.store(e.fma(w, h[j], b.load(acc[2 * i + j])), acc[2 * i + j])
+            for i in range(ROWS):
+                for j in range(2):
+                    col = b.add(t0, c64(j * e.lanes))
+                    wh = b.load(acc[2 * i + j])
+                    floored = b.select(b.fcmp_ordered(">", wh, eps), wh, eps)
+                    ratio = b.fdiv(e.load(pV, b.add(b.mul(b.add(f, c64(i)), Tp), col)), floored)
+                    e.store(ratio, pR, b.add(b.mul(c64(i), Tp), col))
+        return context.get_dummy_value()
+
+    require_c_arrays(2, V, W, H, rbuf)
+    return types.void(V, W, H, rbuf, types.intp, V.dtype), codegen
+
+
+@intrinsic
+def row_dots(typingctx, rbuf, H, out):
+    """out[i, k] = sum_t rbuf[i, t] H[k, t] (the rows of (V / W H) H^T); K even."""
+
+    def codegen(context, b, sig, args):
+        e = Emit(context, b, sig.args[0].dtype)
+        pR, pO = array_parts(context, b, sig.args[0], args[0])[0], array_parts(context, b, sig.args[2], args[2])[0]
+        pH, (K, Tp) = array_parts(context, b, sig.args[1], args[1])
+        # ROWS x K_BLOCK dot products at once: each vector of rbuf loaded serves K_BLOCK of them
+        acc = e.accumulators(K_BLOCK * ROWS)
+        with cgutils.for_range(b, b.sdiv(K, c64(K_BLOCK))) as pair:
+            k0 = b.mul(pair.index, c64(K_BLOCK))
+            for s in acc:
+                b.store(ir.Constant(e.vec, None), s)
+            with cgutils.for_range(b, b.sdiv(Tp, c64(e.lanes))) as vec:
+                t = b.mul(vec.index, c64(e.lanes))
+                h = [e.load(pH, b.add(b.mul(b.add(k0, c64(j)), Tp), t)) for j in range(K_BLOCK)]
+                for i in range(ROWS):
+                    r = e.load(pR, b.add(b.mul(c64(i), Tp), t))
+                    for j in range(K_BLOCK):
+                        s = acc[K_BLOCK * i + j]
+                        b.store(e.fma(r, h[j], b.load(s)), s)
+            for i in range(ROWS):
+                for j in range(K_BLOCK):
+                    dst = b.gep(pO, [b.add(b.mul(c64(i), K), b.add(k0, c64(j)))], inbounds=True)
+                    b.store(e.hsum(b.load(acc[K_BLOCK * i + j])), dst)
+        return context.get_dummy_value()
+
+    require_c_arrays(2, rbuf, H, out)
+    return types.void(rbuf, H, out), codegen
+
+
+@intrinsic
+def outer_acc(typingctx, rbuf, W, f, num):
+    """num[k] += sum_i W[f + i, k] rbuf[i] (W^T (V / W H), a block of rows at a time)."""
+
+    def codegen(context, b, sig, args):
+        e = Emit(context, b, sig.args[0].dtype)
+        pR, pW = array_parts(context, b, sig.args[0], args[0])[0], array_parts(context, b, sig.args[1], args[1])[0]
+        pN, (K, Tp) = array_parts(context, b, sig.args[3], args[3])
+        f = args[2]
+        with cgutils.for_range(b, b.sdiv(Tp, c64(e.lanes))) as vec:
+            t = b.mul(vec.index, c64(e.lanes))
+            r = [e.load(pR, b.add(b.mul(c64(i), Tp), t)) for i in range(ROWS)]
+            with cgutils.for_range(b, K) as comp:
+                k = comp.index
+                off = b.add(b.mul(k, Tp), t)
+                a = e.load(pN, off)
+                for i in range(ROWS):  # rows in order: the same sum as one row at a time
+                    a = e.fma(e.broadcast(pW, b.add(b.mul(b.add(f, c64(i)), K), k)), r[i], a)
+                e.store(a, pN, off)
+        return context.get_dummy_value()
+
+    require_c_arrays(2, rbuf, W, num)
+    return types.void(rbuf, W, types.intp, num), codegen
+
+
+_OPTS = dict(boundscheck=False, nogil=True, cache=True)
+
+
+@numba.njit(**_OPTS)
+def update_W(V, W, H, rbuf, dots, eps):  # pragma: no cover - compiled
+    # W[f, k] *= ((V / W H) H^T)[f, k] / max(sum_t H[k, t], eps), a block of rows at a time
+    K = H.shape[0]
+    den = np.empty(K, dtype=W.dtype)
+    for k in range(K):
+        den[k] = max(H[k].sum(), eps)
+    for f in range(0, V.shape[0], ROWS):
+        wh_ratio(V, W, H, rbuf, f, eps)
+        row_dots(rbuf, H, dots)
+        for i in range(ROWS):
+            for k in range(K):
+                W[f + i, k] *= dots[i, k] / den[k]
+
+
+@numba.njit(**_OPTS)
+def update_H(V, W, H, rbuf, num, eps, zero_below):  # pragma: no cover - compiled
+    # H[k, t] *= (W^T (V / W H))[k, t] / max(sum_f W[f, k], eps); entries below zero_below -> 0
+    K = H.shape[0]
+    num[:] = 0.0
+    den = np.zeros(K, dtype=H.dtype)
+    for f in range(V.shape[0]):
+        for k in range(K):
+            den[k] += W[f, k]
+    for f in range(0, V.shape[0], ROWS):
+        wh_ratio(V, W, H, rbuf, f, eps)
+        outer_acc(rbuf, W, f, num)
+    for k in range(K):
+        d = max(den[k], eps)
+        for t in range(H.shape[1]):
+            x = H[k, t] * (num[k, t] / d)
+            H[k, t] = x if x > zero_below else 0.0
+

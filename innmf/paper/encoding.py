@@ -1,0 +1,119 @@
+"""Fourier encoding of a scalar coordinate (a frequency or a time) for the INRs.
+
+The paper's encoding (book/paper_setup.md §2) uses J fixed frequencies 2^j, j < J, and
+random phases b_j ~ N(0, 1): features [cos(pi 2^j x + b_j), sin(pi 2^j x + b_j)], so
+2J network inputs. The published code calls this "random Fourier features" and
+keeps it frozen; each component network draws its own phases. ``n_sets`` reproduces
+that: one set of phases per component, all drawn here in one tensor. Gaussian
+random Fourier features (Tancik et al. 2020) are offered as an alternative.
+Used by the chapters "Implicit neural factors" and "Design of the INR".
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def as_coordinates(coords, device=None, dtype=torch.float32) -> torch.Tensor:
+    """Validate and flatten coordinates of shape (P,) or (P, 1) into a (P,) tensor.
+
+    Args:
+        coords: numpy array, list or tensor of scalar coordinates.
+        device: target device (default: keep a tensor's own device, else CPU).
+        dtype: target floating dtype.
+
+    Returns:
+        A 1-D tensor.
+    """
+    t = coords if isinstance(coords, torch.Tensor) else torch.as_tensor(np.ascontiguousarray(coords))
+    if t.ndim == 2 and t.shape[1] == 1:
+        t = t[:, 0]
+    if t.ndim != 1:
+        raise ValueError(f"Coordinates must have shape (P,) or (P, 1), got {tuple(t.shape)}.")
+    if t.numel() == 0:
+        raise ValueError("Got an empty set of coordinates.")
+    t = t.to(device=device if device is not None else t.device, dtype=dtype)
+    if not bool(torch.isfinite(t).all()):
+        raise ValueError("Coordinates contain NaN or infinite values.")
+    return t
+
+
+class FourierEncoding(nn.Module):
+    """Map scalar coordinates x (P,) to 2J Fourier features.
+
+    Features are ``[cos(pi B_j x + b_j) for j < J] + [sin(pi B_j x + b_j) for j < J]``
+    (cosines first, as in the published code).
+
+    Args:
+        n_freqs: J, the number of frequencies (the paper: 10, so 20 features).
+        kind: ``"paper"``: B_j = 2^j and phases b_j ~ N(0, 1);
+            ``"gaussian"``: B_j ~ N(0, scale^2) and zero phases (Tancik et al.'s
+            cos(2 pi B' x) with B' ~ N(0, (scale / 2)^2)).
+        scale: standard deviation of the Gaussian frequencies (``kind="gaussian"``).
+        trainable: learn B and b too (the paper keeps them frozen).
+        seed: seeds the random draws (phases or Gaussian frequencies).
+        n_sets: independent draws of the random part, e.g. one per component as in
+            the published code (K networks, K encodings). With n_sets > 1 the output
+            has shape (P, n_sets, 2J), otherwise (P, 2J).
+        dtype: parameter dtype.
+    """
+
+    def __init__(
+        self,
+        n_freqs: int = 10,
+        kind: str = "paper",
+        scale: float = 10.0,
+        trainable: bool = False,
+        seed: int = 0,
+        n_sets: int = 1,
+        dtype: torch.dtype = torch.float32,
+    ):
+        super().__init__()
+        if int(n_freqs) < 1:
+            raise ValueError(f"n_freqs (J) must be >= 1, got {n_freqs}.")
+        if int(n_sets) < 1:
+            raise ValueError(f"n_sets must be >= 1, got {n_sets}.")
+        gen = torch.Generator().manual_seed(int(seed))
+        J, S = int(n_freqs), int(n_sets)
+        if kind == "paper":
+            freqs = (2.0 ** torch.arange(J, dtype=torch.float64)).expand(S, J).clone()
+            phases = torch.randn(S, J, generator=gen, dtype=torch.float64)
+        elif kind == "gaussian":
+            if not scale > 0:
+                raise ValueError(f"scale must be positive, got {scale}.")
+            freqs = float(scale) * torch.randn(S, J, generator=gen, dtype=torch.float64)
+            phases = torch.zeros(S, J, dtype=torch.float64)
+        else:
+            raise ValueError(f"Unknown encoding kind {kind!r}; use 'paper' or 'gaussian'.")
+        self.kind = kind
+        self.n_freqs = J
+        self.n_sets = S
+        self.trainable = bool(trainable)
+        self.frequencies = nn.Parameter(freqs.to(dtype), requires_grad=self.trainable)
+        self.phases = nn.Parameter(phases.to(dtype), requires_grad=self.trainable)
+
+    @property
+    def out_features(self) -> int:
+        """2J, the number of features per coordinate."""
+        return 2 * self.n_freqs
+
+    def forward(self, coords) -> torch.Tensor:
+        """Encode coordinates.
+
+        Args:
+            coords: shape (P,) or (P, 1).
+
+        Returns:
+            (P, 2J) when ``n_sets == 1``, else (P, n_sets, 2J).
+        """
+        x = as_coordinates(coords, device=self.frequencies.device, dtype=self.frequencies.dtype)
+        arg = torch.addcmul(self.phases, self.frequencies, x[:, None, None], value=math.pi)
+        features = torch.cat([torch.cos(arg), torch.sin(arg)], dim=-1)
+        return features[:, 0] if self.n_sets == 1 else features
+
+    def extra_repr(self) -> str:
+        return f"n_freqs={self.n_freqs}, kind={self.kind!r}, n_sets={self.n_sets}, trainable={self.trainable}"
