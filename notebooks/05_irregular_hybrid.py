@@ -59,7 +59,7 @@ from innmf.tf.hybrid import paper_hybrid_cloud, stft_points
 from innmf.accel.runtime import use_threads
 from innmf.report.clouds import plot_cloud
 from innmf.tf.signals import fm_instantaneous_frequency, fm_signal
-from innmf.tf.sinusoidal import sinusoidal_analysis, sinusoidal_points
+from innmf.tf.sinusoidal import sinusoidal_analysis
 
 P = get_profile(profile, **overrides)
 use_threads(P["threads"])  # see innmf/accel/runtime.py: one thread is fastest for these small networks
@@ -80,8 +80,8 @@ fm = dict(f_carrier=440.0, f_mod=4.0, depth=60.0)
 sr_fm, n_fm = 8000, 256
 x_fm = fm_signal(sr_fm, 1.0, n_harmonics=3, **fm)
 grid = stft_points(x_fm, sr_fm, n_fm, n_fm // 4, name=f"STFT, N = {n_fm}")
-peaks = sinusoidal_points(x_fm, sr_fm, window_length=n_fm, hop=n_fm // 4, threshold_db=-40.0,
-                          name="sinusoidal model")
+peaks = sinusoidal_analysis(x_fm, sr_fm, window_length=n_fm, hop=n_fm // 4,
+                            threshold_db=-40.0).points("sinusoidal model")
 t_fine = np.linspace(0, 1, 2000)
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), layout="constrained", width_ratios=[1, 1, 0.8])
 plot_cloud(grid, ax=axes[0], colorbar=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from innmf.tf.cqt import cqt, cqt_frequencies, cqt_points
+from innmf.tf.cqt import cqt, cqt_frequencies
 from innmf.tf.signals import sum_of_sinusoids
 
 SR, B, Q, F_MIN, N_BINS = 4410, 64, 64.0, 110.0, 128
@@ -92,7 +92,7 @@ def test_agrees_with_librosa(librosa_module, k: int) -> None:
 def test_two_tones_resolved_and_points() -> None:
     f = cqt_frequencies(F_MIN, N_BINS, B)
     x = sum_of_sinusoids(SR, 1.5, [f[10], f[90]], [1.0, 0.25])
-    cloud = cqt_points(x, SR, f_min=F_MIN, bins_per_octave=B, n_bins=N_BINS, Q=Q)
+    cloud = cqt(x, SR, f_min=F_MIN, bins_per_octave=B, n_bins=N_BINS, Q=Q).points("cqt")
     assert cloud.source_names == ("cqt",)
     mid = np.abs(cloud.t - 0.75) < 0.05
     best_low = cloud.f[mid & (cloud.f < f[50])][np.argmax(cloud.m[mid & (cloud.f < f[50])])]

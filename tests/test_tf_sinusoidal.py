@@ -7,7 +7,7 @@ import pytest
 from scipy.signal import hilbert
 
 from innmf.tf.signals import fm_instantaneous_frequency, fm_signal, harmonic_tone, sum_of_sinusoids
-from innmf.tf.sinusoidal import sinusoidal_analysis, sinusoidal_points, spectral_peaks, track_partials
+from innmf.tf.sinusoidal import sinusoidal_analysis, spectral_peaks, track_partials
 
 SR = 16000
 FREQS = [220.3, 523.7, 1234.5, 3001.2, 5555.5]
@@ -34,7 +34,7 @@ def test_sum_of_sinusoids_recovered() -> None:
 
 def test_points_are_off_grid() -> None:
     x = sum_of_sinusoids(SR, 0.5, FREQS, AMPS)
-    cloud = sinusoidal_points(x, SR, window_length=2048, hop=512)
+    cloud = sinusoidal_analysis(x, SR, window_length=2048, hop=512).points("sinusoidal")
     grid = SR / (4 * 2048)
     off = np.abs(cloud.f / grid - np.round(cloud.f / grid))
     assert np.all(off[np.isin(np.round(cloud.f), np.round(FREQS))] > 1e-3)

@@ -178,22 +178,3 @@ def cqt(
         start = first - left + np.arange(n_frames) * h_k
         times.append((start + n_k / 2) / sr)
     return CQT(freqs, lengths, hops, times, coefs, float(sr), length / sr)
-
-
-def cqt_points(
-    x: np.ndarray,
-    sr: float,
-    f_min: float = 20.0,
-    bins_per_octave: int = 64,
-    n_octaves: float = 6.7,
-    n_bins: int | None = None,
-    Q: float = 64.0,
-    hop_fraction: float = 1 / 8,
-    pad: bool = True,
-    name: str = "cqt",
-) -> PointCloud:
-    """CQT magnitudes as a :class:`PointCloud` (each bin on its own time grid).
-
-    Arguments as in :func:`cqt`; ``name`` names the source. Used by the hybrid chapter.
-    """
-    return cqt(x, sr, f_min, bins_per_octave, n_octaves, n_bins, Q, hop_fraction, pad).points(name)

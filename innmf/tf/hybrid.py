@@ -30,7 +30,7 @@ import numpy as np
 from innmf.data.piano import HYBRID_SR
 from innmf.tf.cqt import cqt
 from innmf.tf.pointcloud import PointCloud, concat_in_time
-from innmf.tf.sinusoidal import sinusoidal_points
+from innmf.tf.sinusoidal import sinusoidal_analysis
 from innmf.tf.stft import amplitude_scale, check_signal, stft, stft_frequencies, stft_times
 
 PAPER_STFTS = ((128, 32), (1024, 256))
@@ -100,7 +100,7 @@ def paper_hybrid_cloud(
     parts = [stft_points(x, sr, n, hop) for n, hop in PAPER_STFTS]
     parts.append(cqt(x, sr, f_min=20.0, bins_per_octave=64, n_octaves=6.7, Q=64.0, hop_fraction=1 / 8).points("cqt"))
     if include_sinusoidal:
-        parts.append(sinusoidal_points(x, sr, window_length=1024, hop=256, threshold_db=-60.0, track=True,
-                                       min_partial_frames=3))
+        parts.append(sinusoidal_analysis(x, sr, window_length=1024, hop=256, threshold_db=-60.0, track=True,
+                                           min_partial_frames=3).points("sinusoidal"))
     parts = [PointCloud(p.t, p.f, p.m, p.source, p.source_names, sr, (duration,)) for p in parts]
     return concat_in_time(parts, gap=gap).power(power)

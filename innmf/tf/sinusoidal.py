@@ -210,24 +210,3 @@ def sinusoidal_analysis(
     _, ids = np.unique(ids[keep], return_inverse=True)
     return Peaks(peaks.frame[keep], peaks.t[keep], peaks.f[keep], peaks.m[keep], ids.reshape(-1), peaks.sr,
                  peaks.duration)
-
-
-def sinusoidal_points(
-    x: np.ndarray,
-    sr: float,
-    window_length: int = 1024,
-    hop: int | None = None,
-    threshold_db: float = -80.0,
-    max_peaks: int | None = None,
-    track: bool = False,
-    min_partial_frames: int = 1,
-    name: str = "sinusoidal",
-    **kwargs,  # noqa: ANN003
-) -> PointCloud:
-    """Sinusoidal-model peaks as a :class:`PointCloud` (points land off any grid).
-
-    Arguments as in :func:`sinusoidal_analysis`; ``name`` names the source. Used by
-    the irregular-representations and hybrid chapters.
-    """
-    return sinusoidal_analysis(x, sr, window_length, hop, threshold_db, max_peaks, track,
-                               min_partial_frames=min_partial_frames, **kwargs).points(name)
