@@ -1,14 +1,10 @@
-"""Speakers and corpora: the one interface every corpus source fills (:mod:`innmf.data.sources`).
+"""Speakers and corpora: the one interface every corpus source fills.
 
-The spec is the single ``corpus`` parameter of the speech notebooks (chapters on
-reconstruction and separation), of ``innmf corpus check`` and of the tests:
-
-- ``default``: the embedded open corpus shipped in ``data/speech`` (six speakers);
-- ``timit:PATH`` (or ``timit`` / ``timit:`` with ``INNMF_TIMIT`` set): TIMIT;
-- ``folder:PATH``: ``PATH/<speaker>/*.{wav,flac,ogg}``.
-
-Options can ride on the spec after ``?`` (``timit:/data/TIMIT?split=test&sa=no``)
-or be passed as keyword arguments to :func:`load_corpus`.
+A :class:`Corpus` is a list of :class:`Speaker` objects, each of whose audio is decoded
+on demand (and kept in a small shared cache). The sources that build corpora from a
+spec string (``default``, ``timit:PATH``, ``folder:PATH``) live in
+:mod:`innmf.data.sources`, whose :func:`~innmf.data.sources.load_corpus` is the entry
+point of the speech chapters, ``innmf corpus check`` and the experiment runners.
 """
 
 from __future__ import annotations
