@@ -13,7 +13,7 @@ import pytest
 from innmf.experiments import load_results, run_experiments
 from innmf.experiments.parallel import limited_threads
 from innmf.experiments.store import ResultsStore
-from innmf.experiments.trial import run_trial, run_trial_task, trial_seed, window_sizes
+from innmf.experiments.trial import METHODS, run_trial, run_trial_task, trial_seed, window_sizes
 from innmf.experiments.settings import get_profile
 
 TINY = dict(
@@ -76,16 +76,16 @@ def test_serial_rows_are_complete_and_paired(serial):
     _, df = serial
     sizes = window_sizes(tiny_settings())
     assert set(df["trial"]) == {0, 1}
-    assert set(df["method"]) == {"NMF", "iN-NMF"}
+    assert set(df["method"]) == {"NMF", "iN-NMF", "NMF-interp"} == set(METHODS)
     kl = df[df["experiment"] == "reconstruction"]
-    assert set(kl["metric"]) == {"kl"} and len(kl) == 2 * 2 * len(sizes)
+    assert set(kl["metric"]) == {"kl"} and len(kl) == 2 * len(METHODS) * len(sizes)
     sep = df[df["experiment"] == "separation"]
     assert set(sep["metric"]) == {"sdr", "sir", "sar", "stoi"}
-    assert len(sep) == 2 * 2 * len(sizes) * 4
+    assert len(sep) == 2 * len(METHODS) * len(sizes) * 4
     assert np.all(np.isfinite(df["value"])) and (kl["value"] > 0).all()
     # paired: both methods on exactly the same trials and speakers
     pairs = df.groupby("method")[["trial", "speakers"]].apply(lambda g: set(map(tuple, g.values)))
-    assert pairs["NMF"] == pairs["iN-NMF"]
+    assert pairs["NMF"] == pairs["iN-NMF"] == pairs["NMF-interp"]
 
 
 @pytest.mark.parametrize("experiment", ["reconstruction", "separation"])

@@ -5,7 +5,10 @@ needs, at every window size N of ``n_ffts + extra_n_ffts`` and for each speaker:
 
 * NMF: KL multiplicative-update NMF of V = |STFT_N(train)|^p, retrained at each N;
 * iN-NMF: an implicit W_k(f) trained once at ``train_n_fft``, sampled at N's bin
-  frequencies, with H refit on V (the paper refits H at every N, the training N too).
+  frequencies, with H refit on V (the paper refits H at every N, the training N too);
+* NMF-interp (a baseline the paper lacks): the NMF dictionary of ``train_n_fft``
+  interpolated linearly in Hz to N's bins, with H refit exactly as iN-NMF's
+  (:mod:`innmf.experiments.baselines`).
 
 Both experiments use these same dictionaries, so they are learned once per trial:
 the reconstruction experiment scores W·H against V on the training audio (KL,
@@ -31,8 +34,9 @@ import innmf
 EXPERIMENTS: tuple[str, ...] = ("reconstruction", "separation")
 """Experiments a trial can produce rows for."""
 
-METHODS: tuple[str, ...] = ("NMF", "iN-NMF")
-"""Method names in the results (classic NMF and the paper's iN-NMF)."""
+METHODS: tuple[str, ...] = ("NMF", "iN-NMF", "NMF-interp")
+"""Method names in the results (classic NMF, the paper's iN-NMF, and the interpolated
+NMF dictionary of :mod:`innmf.experiments.baselines`)."""
 
 # Labels mixed into the per-trial seeds so that every model gets its own stream.
 _NMF, _INR, _SEP_NMF, _SEP_INR = 1, 2, 3, 4
@@ -94,6 +98,7 @@ class SpeakerModels:
 
     nmf_W: dict[int, np.ndarray] = field(default_factory=dict)
     inr_W: dict[int, np.ndarray] = field(default_factory=dict)
+    interp_W: dict[int, np.ndarray] = field(default_factory=dict)
     kl: dict[tuple[str, int], float] = field(default_factory=dict)
 
 
@@ -147,7 +152,36 @@ def learn_speaker(
             refit = int(settings["refit_epochs"])  # only H is needed: record the first loss only
             H = np.asarray(model.refit_H(V, coords, epochs=refit, loss_every=refit, **opt))
             out.kl[("iN-NMF", n)] = kl_divergence(V, W @ H)
+    _learn_interp(out, V_at, V_train, settings, seed, slot, index, model.seed + 2, with_kl)
     return out
+
+
+def _learn_interp(
+    out: SpeakerModels, V_at: dict[int, np.ndarray], V_train: np.ndarray, settings: dict[str, Any],
+    seed: int, slot: int, index: int, refit_seed: int, with_kl: bool,
+) -> None:
+    """NMF-interp: the training N's NMF dictionary interpolated to every N, H refit as iN-NMF's.
+
+    Runs after both other methods (private generators: their numbers do not change);
+    the refit starts from iN-NMF's H initialisation (``refit_seed``), so the two
+    differ in the dictionary only.
+    """
+    from innmf.experiments.baselines import interpolate_dictionary, refit_activations
+    from innmf.models.nmf import nmf
+    from innmf.paper.metrics import kl_divergence
+
+    n_train = int(settings["train_n_fft"])
+    W_train = out.nmf_W.get(n_train)
+    if W_train is None:  # the training N is not evaluated: learn its NMF as the runner would
+        n_iter = int(settings["nmf_iter"])
+        W_train = nmf(V_train, int(settings["rank"]), n_iter, seed=trial_seed(seed, index, slot, _NMF, n_train),
+                      device=settings["device"], loss_every=max(n_iter, 1)).W
+    for n, V in V_at.items():
+        out.interp_W[n] = W = interpolate_dictionary(W_train, n_train, n)
+        if with_kl:
+            H = refit_activations(V, W, int(settings["refit_epochs"]), settings["optimizer"], float(settings["lr"]),
+                                  refit_seed, settings["device"])
+            out.kl[("NMF-interp", n)] = kl_divergence(V, W @ H)
 
 
 def separated_signals(
@@ -158,11 +192,13 @@ def separated_signals(
     settings: dict[str, Any],
     seed: int,
     index: int,
+    W_interp: Sequence[np.ndarray] | None = None,
 ) -> dict[str, list[np.ndarray]]:
-    """Separate the mixture at window size ``n`` with both methods' fixed dictionaries.
+    """Separate the mixture at window size ``n`` with each method's fixed dictionaries.
 
     NMF fits the activations of the stacked dictionaries by multiplicative updates
-    (``nmf_iter``); iN-NMF by Rprop (``sep_epochs``), as the paper. Each source's model
+    (``nmf_iter``); iN-NMF by Rprop (``sep_epochs``), as the paper; NMF-interp (with
+    ``W_interp``) exactly as iN-NMF, from the same initialisation. Each source's model
     W_i H_i then drives a soft mask of the compressed mixture (``innmf.paper.separation``).
 
     Returns:
@@ -186,8 +222,16 @@ def separated_signals(
         lr=float(settings["lr"]), seed=trial_seed(seed, index, _SEP_INR, n), device=device,
         loss_every=int(settings["sep_epochs"]),
     )
+    fits = [("NMF", W_nmf, H_nmf), ("iN-NMF", W_inr, fitted.H)]
+    if W_interp is not None:  # after the others: their draws are unchanged
+        interp = fit_activations(
+            V_mix, list(W_interp), epochs=int(settings["sep_epochs"]), optimizer=settings["optimizer"],
+            lr=float(settings["lr"]), seed=trial_seed(seed, index, _SEP_INR, n), device=device,
+            loss_every=int(settings["sep_epochs"]),
+        )
+        fits.append(("NMF-interp", W_interp, interp.H))
     out = {}
-    for method, Ws, Hs in (("NMF", W_nmf, H_nmf), ("iN-NMF", W_inr, fitted.H)):
+    for method, Ws, Hs in fits:
         models = [np.asarray(W) @ np.asarray(H) for W, H in zip(Ws, Hs)]
         out[method] = separate(mixture, n, models, power=p)
     return out
@@ -202,15 +246,16 @@ def separate_at(
     settings: dict[str, Any],
     seed: int,
     index: int,
+    W_interp: Sequence[np.ndarray] | None = None,
 ) -> dict[str, dict[str, float]]:
-    """Separate the mixture at window size ``n`` with both methods and score it.
+    """Separate the mixture at window size ``n`` with each method and score it.
 
     Returns:
         ``{method: {"sdr", "sir", "sar", "stoi"}}`` against the test sources.
     """
     from innmf.paper.metrics import separation_metrics
 
-    estimates = separated_signals(mixture, n, W_nmf, W_inr, settings, seed, index)
+    estimates = separated_signals(mixture, n, W_nmf, W_inr, settings, seed, index, W_interp)
     return {method: separation_metrics(np.vstack(sources), np.vstack(est), sr=innmf.SAMPLE_RATE)
             for method, est in estimates.items()}
 
@@ -243,7 +288,8 @@ def replay_separation(
                 for slot, x in enumerate(audio.train)]
     sizes = list(sizes) if sizes is not None else window_sizes(settings)
     return audio, {n: separated_signals(audio.mixture, n, [s.nmf_W[n] for s in speakers],
-                                        [s.inr_W[n] for s in speakers], settings, seed, index)
+                                        [s.inr_W[n] for s in speakers], settings, seed, index,
+                                        [s.interp_W[n] for s in speakers])
                    for n in sizes}
 
 
@@ -289,7 +335,7 @@ def run_trial(
         for n in sizes:
             scores = separate_at(
                 audio.mixture, audio.test, n, [s.nmf_W[n] for s in speakers],
-                [s.inr_W[n] for s in speakers], settings, seed, index,
+                [s.inr_W[n] for s in speakers], settings, seed, index, [s.interp_W[n] for s in speakers],
             )
             for method in METHODS:
                 for metric, value in scores[method].items():
