@@ -59,3 +59,26 @@ def test_unpaired_rows_are_refused():
         from innmf.report.tables import mean_std_table
 
         mean_std_table(_rows())
+
+
+def test_three_methods_side_by_side():
+    """NMF-interp beside the others: every pair's paired difference, derived by hand."""
+    df = _rows()
+    interp = df[df["method"] == "NMF"].assign(method="NMF-interp")
+    interp["value"] = interp["value"] * 1.1  # 10 % above NMF on every trial
+    df = pd.concat([df, interp], ignore_index=True)
+    from innmf.report.tables import paired_comparisons
+
+    table = kl_table(df)
+    assert {m for m, _ in table.columns} == {"NMF", "iN-NMF", "NMF-interp", "trials"}
+    gaps = paired_comparisons(df, "kl", relative=True)
+    assert list(gaps.columns.get_level_values(0).unique()) == ["iN-NMF − NMF", "NMF-interp − NMF",
+                                                               "iN-NMF − NMF-interp"]
+    assert gaps.loc[1000, ("NMF-interp − NMF", "mean")] == pytest.approx(0.1)
+    assert gaps.loc[2000, ("NMF-interp − NMF", "std")] == pytest.approx(0.0, abs=1e-12)
+    expected = np.array([1.2 / 1.1 - 1, 2.2 / 2.2 - 1, 3.9 / 3.3 - 1])
+    assert gaps.loc[1000, ("iN-NMF − NMF-interp", "mean")] == pytest.approx(expected.mean())
+    gain = separation_gain(df, "sdr", method="iN-NMF", baseline="NMF-interp")
+    assert gain.loc[1000, "mean"] == pytest.approx(np.mean([1.2 - 1.1, 2.2 - 2.2, 3.9 - 3.3]) + 1)
+    with pytest.raises(ValueError, match="No pair"):
+        paired_comparisons(df, "kl", pairs=[("iN-NMF", "NMF-raster")])

@@ -16,7 +16,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-METHOD_COLORS = {"NMF": "tab:blue", "iN-NMF": "tab:orange"}
+METHOD_COLORS = {"NMF": "tab:blue", "iN-NMF": "tab:orange", "NMF-interp": "tab:green"}
 METRIC_LABELS = {
     "kl": "KL divergence",
     "sdr": "SDR (dB)",
@@ -162,7 +162,9 @@ def split_violins(
     return fig
 
 
-def paired_differences(summary: pd.DataFrame, metrics: Sequence[str] | None = None) -> Figure:
+def paired_differences(
+    summary: pd.DataFrame, metrics: Sequence[str] | None = None, label: str = "iN-NMF − NMF"
+) -> Figure:
     """Forest plot of paired mean differences (treatment − baseline) with their CIs.
 
     Chapter: "A paired look at the comparison".
@@ -170,6 +172,7 @@ def paired_differences(summary: pd.DataFrame, metrics: Sequence[str] | None = No
     Args:
         summary: output of :func:`innmf.report.stats.paired_summary`.
         metrics: metrics to show, one panel each (default: all in the summary).
+        label: the difference shown (the summary's treatment − baseline).
 
     Returns:
         The figure, one axes per metric; a dashed line marks no difference.
@@ -196,7 +199,7 @@ def paired_differences(summary: pd.DataFrame, metrics: Sequence[str] | None = No
         ax.axvline(0.0, color="0.5", linestyle="--")
         ax.set_yticks(y, [str(n) for n in rows["n_fft"]])
         ax.set_title(METRIC_LABELS.get(metric, metric))
-        ax.set_xlabel("iN-NMF − NMF")
+        ax.set_xlabel(label)
     axes[0].set_ylabel("Window size N (samples)")
     return fig
 

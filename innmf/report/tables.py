@@ -2,7 +2,10 @@
 
 The published table format (mean and std per window size and method) and paired
 differences between the methods on the same trials, which the published code could
-not report because its comparison was unpaired (book/paper_setup.md §5).
+not report because its comparison was unpaired (book/paper_setup.md §5). Any number
+of methods: besides NMF and iN-NMF the runner adds the ``NMF-interp`` baseline
+(:mod:`innmf.experiments.baselines`), and :func:`paired_comparisons` sets every pair
+of :data:`COMPARISONS` side by side.
 """
 
 from __future__ import annotations
@@ -14,6 +17,14 @@ import pandas as pd
 from innmf.paper.metrics import SEPARATION_METRICS
 
 _NEEDED = {"trial", "method", "n_fft", "value"}
+
+COMPARISONS: tuple[tuple[str, str], ...] = (
+    ("iN-NMF", "NMF"),
+    ("NMF-interp", "NMF"),
+    ("iN-NMF", "NMF-interp"),
+)
+"""(method, baseline) pairs of the chapters: each against retrained NMF, and iN-NMF
+against the interpolated NMF dictionary (what its window-size claim is judged on)."""
 
 
 def _check(df: pd.DataFrame) -> None:
@@ -84,14 +95,14 @@ def kl_table(df: pd.DataFrame) -> pd.DataFrame:
     return mean_std_table(df[df["metric"] == "kl"])
 
 
-def kl_gap(df: pd.DataFrame) -> pd.DataFrame:
-    """Paired relative KL gap (iN-NMF − NMF) / NMF per trial, summarised per N.
+def kl_gap(df: pd.DataFrame, method: str = "iN-NMF", baseline: str = "NMF") -> pd.DataFrame:
+    """Paired relative KL gap (method − baseline) / baseline per trial, summarised per N.
 
     Returns:
         One row per N: ``mean``, ``std``, ``trials`` of the relative gap (0.08 means
-        iN-NMF's KL is 8 % above NMF's on the same trials).
+        the method's KL is 8 % above the baseline's on the same trials).
     """
-    return paired_differences(df[df["metric"] == "kl"], relative=True)
+    return paired_differences(df[df["metric"] == "kl"], relative=True, method=method, baseline=baseline)
 
 
 def separation_table(df: pd.DataFrame, metrics: Sequence[str] = SEPARATION_METRICS) -> pd.DataFrame:
@@ -102,6 +113,40 @@ def separation_table(df: pd.DataFrame, metrics: Sequence[str] = SEPARATION_METRI
     return pd.concat(parts, axis=1, names=["metric"])
 
 
-def separation_gain(df: pd.DataFrame, metric: str = "sdr") -> pd.DataFrame:
-    """Paired difference iN-NMF − NMF of one metric per trial, summarised per N."""
-    return paired_differences(df[df["metric"] == metric], relative=False)
+def separation_gain(
+    df: pd.DataFrame, metric: str = "sdr", method: str = "iN-NMF", baseline: str = "NMF"
+) -> pd.DataFrame:
+    """Paired difference method − baseline of one metric per trial, summarised per N."""
+    return paired_differences(df[df["metric"] == metric], relative=False, method=method, baseline=baseline)
+
+
+def paired_comparisons(
+    df: pd.DataFrame,
+    metric: str,
+    relative: bool = False,
+    pairs: Sequence[tuple[str, str]] = COMPARISONS,
+) -> pd.DataFrame:
+    """:func:`paired_differences` of one metric for several (method, baseline) pairs.
+
+    Chapters "Reconstruction across window sizes" (KL, ``relative=True``: excess KL)
+    and "Separating two speakers" (SDR and the other metrics).
+
+    Args:
+        df: per-trial rows (any metrics; ``metric`` is selected).
+        metric: the metric compared, e.g. ``"kl"`` or ``"sdr"``.
+        relative: divide each difference by the baseline's value.
+        pairs: (method, baseline) pairs; pairs whose methods are absent are skipped.
+
+    Returns:
+        Rows per n_fft, columns ``(f"{method} − {baseline}", "mean" | "std" | "trials")``.
+
+    Raises:
+        ValueError: no pair has both its methods in ``df``.
+    """
+    rows = df[df["metric"] == metric]
+    present = set(rows["method"])
+    parts = {f"{m} − {b}": paired_differences(rows, relative=relative, method=m, baseline=b)
+             for m, b in pairs if m in present and b in present}
+    if not parts:
+        raise ValueError(f"No pair of {list(pairs)} has both methods among {sorted(present)} for {metric!r}.")
+    return pd.concat(parts, axis=1, names=["comparison"])
