@@ -52,10 +52,38 @@ def test_zeros_are_safe():
     V_hat = np.array([0.5, 1.0, 0.0])
     # 0 log 0 = 0: the KL of a zero target is the model value itself
     assert kl_divergence(V, V_hat, "sum") == pytest.approx(0.5)
-    assert np.isfinite(kl_divergence(np.array([1.0]), np.array([0.0])))
+    assert kl_divergence(V, V_hat, "sum", floor=1e-12) == pytest.approx(0.5 + 1e-12)
+    # a zero model under positive data: infinite, so strict is an error and a floor makes it finite
+    with pytest.raises(ValueError, match="infinite"):
+        kl_divergence(np.array([1.0]), np.array([0.0]))
+    with pytest.raises(ValueError, match="infinite"):
+        kl_divergence(torch.tensor([1.0]), torch.tensor([0.0]))
+    assert kl_divergence(np.array([1.0]), np.array([0.0]), floor=1e-12) == pytest.approx(np.log(1e12) - 1)
+    assert np.isfinite(beta_divergence(np.array([1.0]), np.array([0.0]), "kl"))  # the family floors at TINY
     assert np.isfinite(is_divergence(V, V_hat))
     t = kl_divergence(torch.tensor(V), torch.tensor(V_hat), "sum")
     assert float(t) == pytest.approx(0.5)
+
+
+def test_kl_terms_are_scipys_bit_for_bit():
+    # the recorded runs' KL values came from scipy's kl_div: the one KL must give the same floats
+    rng = np.random.default_rng(5)
+    V = rng.gamma(0.3, 1.0, (257, 93)) ** 0.5
+    V[rng.random(V.shape) < 0.1] = 0.0
+    V_hat = (rng.gamma(2.0, 1.0, (257, 5)) @ rng.gamma(2.0, 0.1, (5, 93))).astype(np.float32)
+    V_hat[0, :3] = 0.0
+    V[0, :3] = 0.0
+    assert kl_divergence(V, V_hat) == float(np.mean(kl_div(V, V_hat.astype(np.float64))))
+    assert kl_divergence(V, V_hat, "sum") == float(np.sum(kl_div(V, V_hat.astype(np.float64))))
+
+
+def test_bad_values_are_named():
+    with pytest.raises(ValueError, match="V_hat contains NaN"):
+        kl_divergence(np.ones(3), np.array([1.0, np.nan, 1.0]))
+    with pytest.raises(ValueError, match="empty"):
+        kl_divergence(np.ones(0), np.ones(0))
+    with pytest.raises(ValueError, match="floor must be positive"):
+        kl_divergence(np.ones(3), np.ones(3), floor=0.0)
 
 
 def test_torch_and_numpy_agree_and_gradient_is_right(pair):

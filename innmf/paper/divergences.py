@@ -59,13 +59,16 @@ def _check(V: ArrayLike, V_hat: ArrayLike, reduction: str) -> bool:
         raise ValueError("Pass V and V_hat as the same kind (both numpy arrays or both torch tensors).")
     if tuple(V.shape) != tuple(V_hat.shape):
         raise ValueError(f"V has shape {tuple(V.shape)} but V_hat has shape {tuple(V_hat.shape)}; they must match.")
-    if is_torch:
-        with torch.no_grad():
-            bad = bool((V < 0).any()) or bool((V_hat < 0).any())
-    else:
-        bad = bool(np.any(np.asarray(V) < 0)) or bool(np.any(np.asarray(V_hat) < 0))
-    if bad:
-        raise ValueError("Divergences need non-negative V and V_hat; take magnitudes (|X|^p) first.")
+    if (V.numel() if is_torch else np.size(V)) == 0:
+        raise ValueError("V is empty; nothing to compare.")
+    lib = torch if is_torch else np
+    with torch.no_grad():
+        for name, x in (("V", V), ("V_hat", V_hat)):
+            x = x if is_torch else np.asarray(x)
+            if not bool(lib.isfinite(x).all()):
+                raise ValueError(f"{name} contains NaN or infinite values; check the data or the fitted factors.")
+            if bool((x < 0).any()):
+                raise ValueError("Divergences need non-negative V and V_hat; take magnitudes (|X|^p) first.")
     return is_torch
 
 
@@ -79,27 +82,50 @@ def _as64(x: ArrayLike) -> np.ndarray:
     return np.asarray(x, dtype=np.float64)
 
 
-def kl_divergence(V: ArrayLike, V_hat: ArrayLike, reduction: str = "mean", eps: float = TINY):
-    """Generalised Kullback-Leibler divergence D(V || V_hat) (beta = 1).
+def kl_divergence(V: ArrayLike, V_hat: ArrayLike, reduction: str = "mean", floor: float | None = None):
+    """Generalised Kullback-Leibler divergence D(V || V_hat) = v log(v / v_hat) - v + v_hat (beta = 1).
+
+    The one KL of the package: the paper's objective (autograd through it is the
+    ``"reference"`` backend's gradient) and its reconstruction metric. ``0 log 0 = 0``.
+    The per-entry terms equal :func:`scipy.special.kl_div`'s bit for bit.
 
     Args:
         V: target, non-negative (matrix or point magnitudes m_i).
-        V_hat: model, non-negative, same shape; floored at ``eps`` so a zero model
-            under a positive target gives a large finite value instead of inf.
+        V_hat: model, non-negative, same shape.
         reduction: ``"mean"`` over entries (the paper's figure) or ``"sum"`` (sklearn's).
-        eps: floor for V_hat.
+        floor: ``None`` (strict, the metric): a model that is zero where the data are
+            positive has an infinite divergence, and a ValueError says so. A positive
+            number: V_hat is floored at it first, so every model gets a finite value
+            (the training objectives floor at 1e-30; :data:`TINY` for the beta family).
 
     Returns:
-        A float (numpy input) or a 0-d tensor (torch input).
+        A float (numpy input, computed in float64) or a 0-d tensor (torch input).
+
+    Raises:
+        ValueError: shapes differ, empty, negative or non-finite values, a non-positive
+            floor, or (strict) a zero model under positive data.
     """
     is_torch = _check(V, V_hat, reduction)
+    if floor is not None and not floor > 0:
+        raise ValueError(f"floor must be positive (or None for the strict divergence), got {floor}.")
     if is_torch:
-        Vh = V_hat.clamp_min(eps)
-        elem = torch.xlogy(V, V / Vh) - V + Vh
+        Vh = V_hat if floor is None else V_hat.clamp_min(floor)
+        where, positive = torch.where, Vh > 0
     else:
-        V64, Vh = _as64(V), np.maximum(_as64(V_hat), eps)
-        elem = _np_xlogy(V64, V64 / Vh) - V64 + Vh
-    return _reduce(elem, reduction, is_torch)
+        V = _as64(V)
+        Vh = _as64(V_hat) if floor is None else np.maximum(_as64(V_hat), floor)
+        where, positive = np.where, Vh > 0
+    if floor is None:
+        with torch.no_grad():
+            bad = int(((V > 0) & ~positive).sum())
+        if bad:
+            raise ValueError(
+                f"The model is zero in {bad} bin(s) where the data are positive, so the KL "
+                "divergence is infinite; keep the factors strictly positive (softplus) or pass a floor."
+            )
+    ratio = V / where(positive, Vh, 1.0)  # V = 0 wherever V_hat = 0 here: the term is V_hat = 0
+    xlogy = torch.xlogy if is_torch else _np_xlogy
+    return _reduce(xlogy(V, ratio) - V + Vh, reduction, is_torch)
 
 
 def is_divergence(V: ArrayLike, V_hat: ArrayLike, reduction: str = "mean", eps: float = TINY):
@@ -158,7 +184,7 @@ def beta_divergence(V: ArrayLike, V_hat: ArrayLike, beta: float | str, reduction
     """
     b = beta_from_name(beta)
     if b == 1.0:
-        return kl_divergence(V, V_hat, reduction, eps)
+        return kl_divergence(V, V_hat, reduction, floor=eps)
     if b == 0.0:
         return is_divergence(V, V_hat, reduction, eps)
     if b == 2.0:

@@ -3,7 +3,9 @@
 Follows book/paper_setup.md §3 (Subramani et al. 2024, arXiv:2404.04439):
 
 * reconstruction: the generalised KL divergence between the compressed magnitudes
-  V = |X|^p and the model V̂, averaged over all time-frequency bins;
+  V = |X|^p and the model V̂, averaged over all time-frequency bins
+  (:func:`innmf.paper.divergences.kl_divergence`, strict: a model that is zero where
+  the data are not is an error, never a silent floor);
 * separation: mir_eval's ``bss_eval_sources`` SDR, SIR and SAR and pystoi's STOI at
   16 kHz, each averaged over the two speakers.
 
@@ -17,58 +19,20 @@ import warnings
 from typing import Any
 
 import numpy as np
-from scipy.special import kl_div
 
 import innmf
+from innmf.paper.arrays import as_finite_array
+from innmf.paper.divergences import kl_divergence
+
+__all__ = ["SEPARATION_METRICS", "kl_divergence", "separation_metrics", "separation_metrics_per_source"]
 
 SEPARATION_METRICS = ("sdr", "sir", "sar", "stoi")
 """Names of the separation metrics, in the order the paper reports them."""
 
 
-def _as_array(x: Any, name: str) -> np.ndarray:
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    arr = np.asarray(x, dtype=np.float64)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or infinite values.")
-    return arr
-
-
-def kl_divergence(V: np.ndarray, V_hat: np.ndarray) -> float:
-    """Generalised KL divergence, mean over bins of v log(v/v̂) − v + v̂.
-
-    Args:
-        V: the data (compressed magnitudes |X|^p), non-negative.
-        V_hat: the model, same shape, positive wherever V is positive.
-
-    Returns:
-        The mean divergence (0 only for a perfect model).
-
-    Raises:
-        ValueError: shape mismatch, negative or non-finite values, or a model that is
-            zero where the data are not (the divergence would be infinite).
-    """
-    V = _as_array(V, "V")
-    V_hat = _as_array(V_hat, "V_hat")
-    if V.shape != V_hat.shape:
-        raise ValueError(f"V has shape {V.shape} but the model V_hat has shape {V_hat.shape}.")
-    if V.size == 0:
-        raise ValueError("V is empty; nothing to compare.")
-    if np.any(V < 0) or np.any(V_hat < 0):
-        raise ValueError("KL divergence needs non-negative V and V_hat (magnitudes).")
-    terms = kl_div(V, V_hat)
-    if not np.all(np.isfinite(terms)):
-        bad = int(np.sum(~np.isfinite(terms)))
-        raise ValueError(
-            f"The model is zero in {bad} bin(s) where the data are positive, so the KL "
-            "divergence is infinite; keep the factors strictly positive (softplus) or add a floor."
-        )
-    return float(np.mean(terms))
-
-
 def _validate_sources(references: Any, estimates: Any) -> tuple[np.ndarray, np.ndarray]:
-    refs = np.atleast_2d(_as_array(references, "References"))
-    ests = np.atleast_2d(_as_array(estimates, "Estimates"))
+    refs = np.atleast_2d(as_finite_array(references, "References"))
+    ests = np.atleast_2d(as_finite_array(estimates, "Estimates"))
     if refs.ndim != 2:
         raise ValueError(f"References must be (n_sources, n_samples), got shape {refs.shape}.")
     if refs.shape != ests.shape:

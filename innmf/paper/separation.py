@@ -13,21 +13,11 @@ speakers" and "Window-size generalisation".
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
+from innmf.paper.arrays import as_finite_array
 from innmf.tf.stft import istft, stft
-
-
-def _as_array(x: Any, name: str) -> np.ndarray:
-    # Runners may hand over torch tensors (possibly requiring grad) as models.
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    arr = np.asarray(x, dtype=np.float64)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or infinite values; check the fitted factors.")
-    return arr
 
 
 def wiener_masks(V_hats: Sequence[np.ndarray], eps: float = 0.0) -> list[np.ndarray]:
@@ -50,7 +40,7 @@ def wiener_masks(V_hats: Sequence[np.ndarray], eps: float = 0.0) -> list[np.ndar
         raise ValueError("wiener_masks needs at least one source model; got an empty list.")
     if eps < 0:
         raise ValueError(f"eps must be non-negative, got {eps}.")
-    models = [_as_array(v, f"Source model {i}") for i, v in enumerate(V_hats)]
+    models = [as_finite_array(v, f"Source model {i}") for i, v in enumerate(V_hats)]
     shape = models[0].shape
     for i, v in enumerate(models):
         if v.shape != shape:
@@ -96,7 +86,7 @@ def separate(
     """
     if not power > 0:
         raise ValueError(f"power p must be positive (0.5 in the paper), got {power}.")
-    mixture = _as_array(mixture, "Mixture")
+    mixture = as_finite_array(mixture, "Mixture")
     if mixture.ndim != 1:
         raise ValueError(f"Mixture must be a 1-D signal, got shape {mixture.shape}.")
     X = stft(mixture, n_fft)
@@ -142,8 +132,8 @@ def separate_from_factors(
         )
     models = []
     for i, (W, H) in enumerate(zip(W_list, H_list)):
-        W = _as_array(W, f"W_{i}")
-        H = _as_array(H, f"H_{i}")
+        W = as_finite_array(W, f"W_{i}")
+        H = as_finite_array(H, f"H_{i}")
         if W.ndim != 2 or H.ndim != 2 or W.shape[1] != H.shape[0]:
             raise ValueError(
                 f"W_{i} has shape {W.shape} and H_{i} has shape {H.shape}; expected "
