@@ -23,14 +23,13 @@ import math
 import numpy as np
 import torch
 
+from innmf.accel.checked import fast_path, require_close
+
 _TWO_OVER_PI = 2.0 / math.pi
 _PIO2_HI = 1.5707963267341256  # pi/2 = HI + LO (fdlibm's split): k * HI is exact for |k| < 2^20
 _PIO2_LO = 6.077100506506192e-11
 # no "reassoc": the two-step reduction (x - k HI) - k LO must keep its order
 _FLAGS = {"nsz", "arcp", "contract", "afn"}
-
-_KERNEL: list = []  # [kernel or None] once checked
-
 
 def _compile():
     import numba
@@ -56,26 +55,21 @@ def _compile():
     return kernel
 
 
+@fast_path("sincos", "sin and cos of the sine layers in one compiled pass; torch.sin and torch.cos run instead")
 def compiled_kernel():
-    """The compiled kernel ``kernel(z, s)`` (flat float32 arrays), or None if unavailable.
+    """The compiled kernel ``kernel(z, s)`` (flat float32 arrays), or None if refused.
 
     Compiled (or loaded from numba's cache) and checked against float64 sin/cos
-    once per process.
+    once per process (:mod:`innmf.accel.checked`).
     """
-    if not _KERNEL:
-        kernel = None
-        try:
-            candidate = _compile()
-            x = np.concatenate([np.linspace(-40.0, 40.0, 4001), [0.0, 1e-30, 1e4, -3e5]]).astype(np.float32)
-            z, s = x.copy(), np.empty_like(x)
-            candidate(z, s)
-            exact = x.astype(np.float64)
-            if np.abs(s - np.sin(exact)).max() < 1e-6 and np.abs(z - np.cos(exact)).max() < 1e-6:
-                kernel = candidate
-        except Exception:  # noqa: BLE001 - no numba, or a broken build: fall back to torch
-            kernel = None
-        _KERNEL.append(kernel)
-    return _KERNEL[0]
+    kernel = _compile()
+    x = np.concatenate([np.linspace(-40.0, 40.0, 4001), [0.0, 1e-30, 1e4, -3e5]]).astype(np.float32)
+    z, s = x.copy(), np.empty_like(x)
+    kernel(z, s)
+    exact = x.astype(np.float64)
+    require_close(s, np.sin(exact), 0.0, 1e-6, "compiled sin")
+    require_close(z, np.cos(exact), 0.0, 1e-6, "compiled cos")
+    return kernel
 
 
 def fast_sincos_available(t: torch.Tensor) -> bool:
@@ -104,7 +98,6 @@ def sincos_(z: torch.Tensor, sin_out: torch.Tensor) -> bool:
 # --- KL multiplicative updates (innmf.models.nmf): the pass between W H and the loss -------------
 
 _MU_FLAGS = {"nsz", "arcp", "contract", "afn", "reassoc"}
-_KL_RATIO: list = []  # [kl_ratio or None] once compiled and checked
 
 
 def _compile_kl_ratio():
@@ -121,27 +114,20 @@ def _compile_kl_ratio():
     return kl_ratio
 
 
+@fast_path("kl_ratio", "floor W H and form V / (W H) in one compiled pass (NMF); two torch passes run instead")
 def kl_ratio_kernel():
     """The compiled pass ``kl_ratio(V, WH, R, eps)`` that floors W H and forms V / (W H)
-    at once (flat arrays), or None without numba. Checked once per process against numpy.
+    at once (flat arrays), or None if refused. Checked once per process against numpy.
 
     Used by :mod:`innmf.models.nmf` where its fused updates (:mod:`innmf.accel.mu_fused_kl`) do not run,
     and for the loss on the iterations that record it.
     """
-    if not _KL_RATIO:
-        kernel = None
-        try:
-            candidate = _compile_kl_ratio()
-            rng = np.random.default_rng(0)
-            for dtype in (np.float32, np.float64):
-                V, W, H = (rng.random(s).astype(dtype) for s in ((7, 5), (7, 3), (3, 5)))
-                WH = W @ H
-                R = np.empty_like(WH)
-                candidate(V.ravel(), WH.ravel(), R.ravel(), dtype(1e-7))
-                if not np.allclose(R, V / (W @ H), rtol=1e-5):
-                    raise ArithmeticError("compiled kl_ratio disagrees with numpy")
-            kernel = candidate
-        except Exception:  # noqa: BLE001 - no numba, or a broken build: torch's passes are used
-            kernel = None
-        _KL_RATIO.append(kernel)
-    return _KL_RATIO[0]
+    kernel = _compile_kl_ratio()
+    rng = np.random.default_rng(0)
+    for dtype in (np.float32, np.float64):
+        V, W, H = (rng.random(s).astype(dtype) for s in ((7, 5), (7, 3), (3, 5)))
+        WH = W @ H
+        R = np.empty_like(WH)
+        kernel(V.ravel(), WH.ravel(), R.ravel(), dtype(1e-7))
+        require_close(R, V / (W @ H), 1e-5, 0.0, f"compiled kl_ratio ({dtype.__name__})")
+    return kernel
