@@ -20,19 +20,20 @@ ROWS = row_block()
 """Rows of V per block, fixed when this module compiles (:func:`innmf.accel.simd.layout.row_block`)."""
 
 @intrinsic
-def wh_ratio(typingctx, V, W, H, rbuf, f, eps):
-    """rbuf[i] = V[f + i] / max((W H)[f + i], eps) for the ROWS rows from f."""
+def wh_ratio(typingctx, V, W, H, rbuf, f, t_lo, t_hi, eps):
+    """rbuf[i, t] = V[f + i, t] / max((W H)[f + i, t], eps) for the ROWS rows from f and
+    the columns t_lo <= t < t_hi (multiples of two vectors)."""
 
     def codegen(context, b, sig, args):
         e = Emit(context, b, sig.args[0].dtype)
         pV, pW, pH, pR = (array_parts(context, b, t, v)[0] for t, v in zip(sig.args[:4], args[:4]))
         K, Tp = array_parts(context, b, sig.args[2], args[2])[1]
-        f, eps = args[4], e.splat(args[5])
+        f, t_lo, t_hi, eps = args[4], args[5], args[6], e.splat(args[7])
         # a tile is ROWS rows x 2 vectors of W H: its 2 ROWS accumulators stay in registers
         # through the K loop, and each vector of H loaded serves ROWS rows
         acc = e.accumulators(2 * ROWS)
-        with cgutils.for_range(b, b.sdiv(Tp, c64(2 * e.lanes))) as tile:
-            t0 = b.mul(tile.index, c64(2 * e.lanes))
+        with cgutils.for_range(b, b.sdiv(b.sub(t_hi, t_lo), c64(2 * e.lanes))) as tile:
+            t0 = b.add(t_lo, b.mul(tile.index, c64(2 * e.lanes)))
             for s in acc:
                 b.store(ir.Constant(e.vec, None), s)
             with cgutils.for_range(b, K) as comp:
@@ -53,7 +54,7 @@ def wh_ratio(typingctx, V, W, H, rbuf, f, eps):
         return context.get_dummy_value()
 
     require_c_arrays(2, V, W, H, rbuf)
-    return types.void(V, W, H, rbuf, types.intp, V.dtype), codegen
+    return types.void(V, W, H, rbuf, types.intp, types.intp, types.intp, V.dtype), codegen
 
 
 @intrinsic
@@ -89,16 +90,17 @@ def row_dots(typingctx, rbuf, H, out):
 
 
 @intrinsic
-def outer_acc(typingctx, rbuf, W, f, num):
-    """num[k] += sum_i W[f + i, k] rbuf[i] (W^T (V / W H), a block of rows at a time)."""
+def outer_acc(typingctx, rbuf, W, f, num, t_lo, t_hi):
+    """num[k, t] += sum_i W[f + i, k] rbuf[i, t] for t_lo <= t < t_hi (W^T (V / W H), a
+    block of rows at a time)."""
 
     def codegen(context, b, sig, args):
         e = Emit(context, b, sig.args[0].dtype)
         pR, pW = array_parts(context, b, sig.args[0], args[0])[0], array_parts(context, b, sig.args[1], args[1])[0]
         pN, (K, Tp) = array_parts(context, b, sig.args[3], args[3])
-        f = args[2]
-        with cgutils.for_range(b, b.sdiv(Tp, c64(e.lanes))) as vec:
-            t = b.mul(vec.index, c64(e.lanes))
+        f, t_lo, t_hi = args[2], args[4], args[5]
+        with cgutils.for_range(b, b.sdiv(b.sub(t_hi, t_lo), c64(e.lanes))) as vec:
+            t = b.add(t_lo, b.mul(vec.index, c64(e.lanes)))
             r = [e.load(pR, b.add(b.mul(c64(i), Tp), t)) for i in range(ROWS)]
             with cgutils.for_range(b, K) as comp:
                 k = comp.index
@@ -110,21 +112,39 @@ def outer_acc(typingctx, rbuf, W, f, num):
         return context.get_dummy_value()
 
     require_c_arrays(2, rbuf, W, num)
-    return types.void(rbuf, W, types.intp, num), codegen
+    return types.void(rbuf, W, types.intp, num, types.intp, types.intp), codegen
 
 
 _OPTS = dict(boundscheck=False, nogil=True, cache=True)
 
 
 @numba.njit(**_OPTS)
-def update_W(V, W, H, rbuf, dots, eps):  # pragma: no cover - compiled
-    # W[f, k] *= ((V / W H) H^T)[f, k] / max(sum_t H[k, t], eps), a block of rows at a time
+def w_denominators(H, eps):  # pragma: no cover - compiled
+    # max(sum_t H[k, t], eps), the W update's denominators
     K = H.shape[0]
-    den = np.empty(K, dtype=W.dtype)
+    den = np.empty(K, dtype=H.dtype)
     for k in range(K):
         den[k] = max(H[k].sum(), eps)
-    for f in range(0, V.shape[0], ROWS):
-        wh_ratio(V, W, H, rbuf, f, eps)
+    return den
+
+
+@numba.njit(**_OPTS)
+def h_denominators(W):  # pragma: no cover - compiled
+    # sum_f W[f, k] in row order (floored where used)
+    den = np.zeros(W.shape[1], dtype=W.dtype)
+    for f in range(W.shape[0]):
+        for k in range(W.shape[1]):
+            den[k] += W[f, k]
+    return den
+
+
+@numba.njit(**_OPTS)
+def update_W_rows(V, W, H, rbuf, dots, den, f_lo, f_hi, eps):  # pragma: no cover - compiled
+    # W[f, k] *= ((V / W H) H^T)[f, k] / den[k] for the row blocks from f_lo to f_hi: rows
+    # are independent, so any split of them into ranges gives the same bits
+    K = H.shape[0]
+    for f in range(f_lo, f_hi, ROWS):
+        wh_ratio(V, W, H, rbuf, f, 0, H.shape[1], eps)
         row_dots(rbuf, H, dots)
         for i in range(ROWS):
             for k in range(K):
@@ -132,20 +152,30 @@ def update_W(V, W, H, rbuf, dots, eps):  # pragma: no cover - compiled
 
 
 @numba.njit(**_OPTS)
-def update_H(V, W, H, rbuf, num, eps, zero_below):  # pragma: no cover - compiled
-    # H[k, t] *= (W^T (V / W H))[k, t] / max(sum_f W[f, k], eps); entries below zero_below -> 0
+def update_H_cols(V, W, H, rbuf, num, den, t_lo, t_hi, eps, zero_below):  # pragma: no cover - compiled
+    # H[k, t] *= (W^T (V / W H))[k, t] / max(den[k], eps) for t_lo <= t < t_hi; entries at
+    # or below zero_below -> 0. Every column sums over all rows in row order, so any
+    # split of the columns gives the same bits
     K = H.shape[0]
-    num[:] = 0.0
-    den = np.zeros(K, dtype=H.dtype)
-    for f in range(V.shape[0]):
-        for k in range(K):
-            den[k] += W[f, k]
+    num[:, t_lo:t_hi] = 0.0
     for f in range(0, V.shape[0], ROWS):
-        wh_ratio(V, W, H, rbuf, f, eps)
-        outer_acc(rbuf, W, f, num)
+        wh_ratio(V, W, H, rbuf, f, t_lo, t_hi, eps)
+        outer_acc(rbuf, W, f, num, t_lo, t_hi)
     for k in range(K):
         d = max(den[k], eps)
-        for t in range(H.shape[1]):
+        for t in range(t_lo, t_hi):
             x = H[k, t] * (num[k, t] / d)
             H[k, t] = x if x > zero_below else 0.0
+
+
+@numba.njit(**_OPTS)
+def update_W(V, W, H, rbuf, dots, eps):  # pragma: no cover - compiled
+    # W[f, k] *= ((V / W H) H^T)[f, k] / max(sum_t H[k, t], eps), a block of rows at a time
+    update_W_rows(V, W, H, rbuf, dots, w_denominators(H, eps), 0, V.shape[0], eps)
+
+
+@numba.njit(**_OPTS)
+def update_H(V, W, H, rbuf, num, eps, zero_below):  # pragma: no cover - compiled
+    # H[k, t] *= (W^T (V / W H))[k, t] / max(sum_f W[f, k], eps); entries below zero_below -> 0
+    update_H_cols(V, W, H, rbuf, num, h_denominators(W), 0, H.shape[1], eps, zero_below)
 
