@@ -55,9 +55,14 @@ def separation_metrics_per_source(
 ) -> dict[str, np.ndarray]:
     """SDR, SIR, SAR (dB) and STOI for each source.
 
-    Estimate i is compared with reference i (``compute_permutation=False``), as in
-    the paper: the separation is supervised, so source order is known and the best
-    permutation must not be searched.
+    Estimate i is compared with reference i (``compute_permutation=False``). This
+    differs from the published code, which calls ``bss_eval_sources`` with mir_eval's
+    default (``compute_permutation=True``: the best of the source orders is scored).
+    We do not search: the separation is supervised, estimate i is made with speaker
+    i's own dictionary, so the order is known, and searching it could only flatter a
+    failed separation (one that put speaker a's voice in estimate b would score as a
+    success). Where the known order is also the best one (any separation that works),
+    both give the same numbers.
 
     Args:
         references: true sources, shape (n_sources, n_samples).
