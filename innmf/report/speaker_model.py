@@ -1,0 +1,173 @@
+"""Speaker-level intervals for a per-trial quantity: a crossed speaker random-effects model.
+
+Every trial mixes two speakers and every speaker appears in many trials (the recorded
+run: 40 trials, 23 ordered pairs of 6 speakers, 10-18 trials per speaker), so trials
+are not independent: two trials that share a speaker share that speaker's voice and
+overlapping training excerpts. A per-trial paired difference ``d_t`` (iN-NMF − NMF,
+already the mean over the trial's two speakers) is modelled as
+
+    d_t = mu + s_a(t) + s_b(t) + e_t,   s ~ N(0, sigma_s^2),  e ~ N(0, sigma_e^2),
+
+with one effect per speaker whichever slot it takes (the metrics average both slots).
+The variance ratio ``lambda = sigma_s^2 / sigma_e^2`` is fitted by restricted maximum
+likelihood (REML). The estimate is the plain trial mean (the number the tables show);
+its standard error is the model's, ``Var(mean) = sigma_e^2 (n + lambda sum_s m_s^2) / n^2``
+with ``m_s`` the trials of speaker ``s``, and the interval uses Student's t with
+``S - 1`` degrees of freedom (S speakers): the speaker variance, which dominates the
+error, is estimated from S speakers, not from n trials.
+
+Why this and not a bootstrap over speakers: on simulated data with the recorded design
+(6 speakers, 40 trials, known speaker effects) this interval covers the true mean
+92-99 % of the time across speaker/trial variance ratios from 0 to 1, also with
+heavy-tailed effects, pair effects and unequal noise; a speaker (pigeonhole) bootstrap
+with percentile intervals covers only 85-88 % once speaker effects are sizeable (a
+resample of 6 speakers holds about 4 distinct ones), and the trial-level t-interval
+44-73 %. ``tests/test_speaker_model.py`` checks the coverage on such a design.
+
+Limitation: with six speakers the interval is approximate and wide, and it speaks
+about speakers like these six; a conclusion about speakers in general is conditional.
+
+Used by :func:`innmf.report.stats.paired_summary` (chapters "Reconstruction across
+window sizes", "Separating two speakers", "A paired look at the comparison").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize
+from scipy import stats as sps
+
+SPEAKER_SEPARATOR = "+"
+MIN_SPEAKERS = 3  # with two speakers every trial is the same pair: no between-speaker replication
+LOG_LAMBDA_GRID = np.linspace(-12.0, 8.0, 81)
+
+
+@dataclass(frozen=True)
+class SpeakerInterval:
+    """A mean with its speaker-level interval.
+
+    Attributes:
+        estimate: the plain mean over trials.
+        se: its standard error under the speaker model.
+        low, high: the interval at the requested confidence.
+        df: degrees of freedom of the t quantile (speakers − 1).
+        p_value: two-sided p of ``estimate == 0`` (t with ``df``).
+        n_speakers: distinct speakers in the trials.
+        speaker_share: share of a trial's variance due to its speakers,
+            ``2 sigma_s^2 / (2 sigma_s^2 + sigma_e^2)``.
+    """
+
+    estimate: float
+    se: float
+    low: float
+    high: float
+    df: int
+    p_value: float
+    n_speakers: int
+    speaker_share: float
+
+
+def parse_speakers(labels: Sequence[str]) -> list[tuple[str, str]]:
+    """Split ``"spkA+spkB"`` trial labels (the tidy rows' ``speakers`` column) into pairs.
+
+    Raises:
+        ValueError: a label that does not name exactly two speakers.
+    """
+    pairs = []
+    for label in labels:
+        parts = str(label).split(SPEAKER_SEPARATOR)
+        if len(parts) != 2 or not all(parts):
+            raise ValueError(
+                f"speakers label {label!r} does not name two speakers as 'spkA{SPEAKER_SEPARATOR}spkB'; "
+                "the tidy rows of innmf.experiments.run_trial have this form."
+            )
+        pairs.append((parts[0], parts[1]))
+    return pairs
+
+
+def speaker_design(labels: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """Incidence matrix Z (trials x speakers): Z[t, s] counts speaker s in trial t."""
+    pairs = parse_speakers(labels)
+    names = sorted({s for pair in pairs for s in pair})
+    column = {s: j for j, s in enumerate(names)}
+    design = np.zeros((len(pairs), len(names)))
+    for t, (a, b) in enumerate(pairs):
+        design[t, column[a]] += 1.0
+        design[t, column[b]] += 1.0
+    return design, names
+
+
+class _Reml:
+    """REML criterion of the model, in the speakers' low-dimensional space (Z's SVD)."""
+
+    def __init__(self, y: np.ndarray, design: np.ndarray) -> None:
+        self.n = len(y)
+        q, sv, _ = np.linalg.svd(design, full_matrices=False)
+        self.k = sv**2  # eigenvalues of Z Z'
+        one = np.ones(self.n)
+        self.qy, self.q1 = q.T @ y, q.T @ one
+        self.yy, self.y1, self.n1 = float(y @ y), float(y.sum()), float(self.n)
+
+    def forms(self, lam: float) -> tuple[float, float, float, float]:
+        """(y'V⁻¹y, 1'V⁻¹y, 1'V⁻¹1, log|V|) for V = I + lam Z Z'."""
+        c = lam * self.k / (1.0 + lam * self.k)
+        return (self.yy - float(c @ self.qy**2), self.y1 - float(c @ (self.qy * self.q1)),
+                self.n1 - float(c @ self.q1**2), float(np.log1p(lam * self.k).sum()))
+
+    def criterion(self, lam: float) -> float:
+        """−2 restricted log-likelihood with sigma_e^2 profiled out (up to a constant)."""
+        yy, y1, one, logdet = self.forms(lam)
+        rss = max(yy - y1**2 / one, 1e-300)
+        return (self.n - 1) * math.log(rss / (self.n - 1)) + logdet + math.log(one)
+
+    def fit(self) -> tuple[float, float]:
+        """REML estimates (lambda, sigma_e^2); lambda may be 0 (the boundary)."""
+        values = [self.criterion(math.exp(g)) for g in LOG_LAMBDA_GRID]
+        best = int(np.argmin(values))
+        if best == 0 and self.criterion(0.0) <= values[0]:
+            lam = 0.0
+        else:
+            lo, hi = LOG_LAMBDA_GRID[max(best - 1, 0)], LOG_LAMBDA_GRID[min(best + 1, len(values) - 1)]
+            res = optimize.minimize_scalar(lambda g: self.criterion(math.exp(g)), bounds=(lo, hi),
+                                           method="bounded", options={"xatol": 1e-6})
+            lam = math.exp(res.x) if res.fun < values[best] else math.exp(LOG_LAMBDA_GRID[best])
+        yy, y1, one, _ = self.forms(lam)
+        return lam, (yy - y1**2 / one) / (self.n - 1)
+
+
+def speaker_interval(values: np.ndarray, labels: Sequence[str], confidence: float = 0.95) -> SpeakerInterval:
+    """Speaker-level interval of the mean of a per-trial quantity (see the module docstring).
+
+    Args:
+        values: one number per trial (a paired difference, or a linearised ratio).
+        labels: the trials' ``speakers`` labels, ``"spkA+spkB"``, in the same order.
+        confidence: level of the two-sided interval.
+
+    Returns:
+        The :class:`SpeakerInterval`; deterministic (no resampling).
+
+    Raises:
+        ValueError: lengths differ, fewer than 3 trials or speakers, or a bad label.
+    """
+    y = np.asarray(values, dtype=float)
+    if len(y) != len(labels):
+        raise ValueError(f"{len(y)} values but {len(labels)} speakers labels; give one label per trial.")
+    design, names = speaker_design(labels)
+    if len(y) < 3 or len(names) < MIN_SPEAKERS:
+        raise ValueError(
+            f"{len(y)} trial(s) with {len(names)} speaker(s): a speaker-level interval needs at least "
+            f"3 trials and {MIN_SPEAKERS} speakers; run more trials (n_trials) on more speakers."
+        )
+    lam, sigma2 = _Reml(y, design).fit()
+    n, counts = len(y), design.sum(axis=0)
+    se = math.sqrt(max(sigma2, 0.0) * (n + lam * float(counts @ counts))) / n
+    df = len(names) - 1
+    estimate = float(y.mean())
+    half = float(sps.t.ppf(0.5 + confidence / 2, df)) * se
+    p = float(2 * sps.t.sf(abs(estimate) / se, df)) if se > 0 else (1.0 if estimate == 0 else 0.0)
+    return SpeakerInterval(estimate, se, estimate - half, estimate + half, df, p, len(names),
+                           2 * lam / (2 * lam + 1))
