@@ -7,7 +7,7 @@ import pytest
 from scipy.signal import hilbert
 
 from innmf.tf.signals import fm_instantaneous_frequency, fm_signal, harmonic_tone, sum_of_sinusoids
-from innmf.tf.sinusoidal import sinusoidal_analysis, spectral_peaks, track_partials
+from innmf.tf.sinusoidal import sinusoidal_analysis, spectral_peaks, spectrum_at, track_partials
 
 SR = 16000
 FREQS = [220.3, 523.7, 1234.5, 3001.2, 5555.5]
@@ -123,3 +123,27 @@ def test_bad_input() -> None:
         spectral_peaks(x, SR, max_peaks=0)
     with pytest.raises(ValueError, match="ordered"):
         track_partials(np.array([1, 0]), np.array([100.0, 100.0]))
+
+
+def test_spectrum_at_bin_frequencies_is_the_fft() -> None:
+    """Independent reference: at bin centres the windowed DTFT is numpy's FFT of the frame."""
+    from scipy.signal import get_window
+
+    sr, n, hop = 8000.0, 256, 64
+    x = np.random.default_rng(3).standard_normal(2000)
+    w = get_window("blackmanharris", n, fftbins=True)
+    frame, k = np.array([0, 3, 7, 7]), np.array([0, 5, 40, 128])
+    fft = np.abs(np.fft.rfft(x[frame[:, None] * hop + np.arange(n)] * w, axis=1))[np.arange(4), k] / w.sum()
+    np.testing.assert_allclose(spectrum_at(x, sr, frame, k * sr / n, n, hop), fft, rtol=1e-10)
+
+
+def test_spectrum_at_a_sinusoid_reads_half_its_amplitude() -> None:
+    sr, f0, amp = 8000.0, 1234.5, 0.8  # off the FFT grid
+    x = sum_of_sinusoids(sr, 1.0, [f0], [amp])
+    peaks = spectral_peaks(x, sr, window_length=512, hop=128)
+    strongest = np.argmax(peaks.m)
+    at = spectrum_at(x, sr, peaks.frame[[strongest]], np.array([f0]), 512, 128)
+    assert at[0] == pytest.approx(amp / 2, rel=1e-4)
+    assert peaks.m[strongest] == pytest.approx(at[0], rel=1e-3)  # the peaks' calibration
+    with pytest.raises(ValueError, match="Frame indices"):
+        spectrum_at(x, sr, np.array([10_000]), np.array([f0]), 512, 128)

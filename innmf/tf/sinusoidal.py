@@ -210,3 +210,48 @@ def sinusoidal_analysis(
     _, ids = np.unique(ids[keep], return_inverse=True)
     return Peaks(peaks.frame[keep], peaks.t[keep], peaks.f[keep], peaks.m[keep], ids.reshape(-1), peaks.sr,
                  peaks.duration)
+
+
+def spectrum_at(
+    x: np.ndarray,
+    sr: float,
+    frame: np.ndarray,
+    f: np.ndarray,
+    window_length: int = 1024,
+    hop: int | None = None,
+    window: str = "blackmanharris",
+) -> np.ndarray:
+    """|windowed DTFT| of ``x`` at given (frame, frequency) points, calibrated as the peaks.
+
+    The ground truth of a source at a mixture's sinusoidal points: evaluated on a
+    stem with the mixture's frames and peak frequencies, it is that stem's
+    magnitude at each point (chapter "Irregular and hybrid representations",
+    :mod:`innmf.experiments.irregular`). Same frames, window and calibration
+    (a sinusoid of amplitude A at f gives A/2) as :func:`spectral_peaks`.
+
+    Args:
+        x: mono signal.
+        sr: sample rate (Hz).
+        frame: frame index of each point (:attr:`Peaks.frame`).
+        f: frequency of each point (Hz).
+        window_length, hop, window: as in :func:`spectral_peaks`.
+
+    Returns:
+        (n_points,) magnitudes.
+    """
+    hop = window_length // 4 if hop is None else int(hop)
+    x = check_signal(x, window_length)
+    frame, f = np.asarray(frame, dtype=np.int64).reshape(-1), np.asarray(f, dtype=np.float64).reshape(-1)
+    if frame.shape != f.shape:
+        raise ValueError(f"Need one frame index per frequency; got {frame.size} and {f.size}.")
+    framed = frames(x, window_length, hop)
+    if frame.size and (frame.min() < 0 or frame.max() >= len(framed)):
+        raise ValueError(f"Frame indices must lie in [0, {len(framed) - 1}] for this signal, window and hop.")
+    w = get_window(window, window_length, fftbins=True)
+    n = np.arange(window_length)
+    out = np.empty(frame.size)
+    for start in range(0, frame.size, 4096):  # bounded memory: (chunk x N) complex exponentials
+        sl = slice(start, start + 4096)
+        kernel = np.exp(-2j * np.pi * f[sl, None] * n[None, :] / sr)
+        out[sl] = np.abs(np.sum(framed[frame[sl]] * w * kernel, axis=1)) / w.sum()
+    return out
