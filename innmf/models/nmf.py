@@ -16,9 +16,10 @@ the loss is only computed at every ``loss_every``-th iteration (and the last);
 
 KL on the CPU (float32 or float64) runs the fused updates of :mod:`innmf.accel.mu_fused_kl`:
 each factor's update is one pass that never stores W H, with explicit AVX-512 or
-AVX2 vectors and the same numbers on every CPU; 2x faster per iteration than the
-products through OpenBLAS at the paper's size (``innmf bench``). The other cases,
-and every GPU, use the matrix products below.
+AVX2 vectors and the same numbers on every CPU (faster than the products through a
+BLAS, ``innmf bench``). The other cases, and every GPU, use the matrix products below.
+``backend="reference"`` runs the plain numpy steps of :mod:`innmf.paper.mu` instead
+(the definition the fast path is tested against, ``tests/test_paper_mu.py``).
 """
 
 from __future__ import annotations
@@ -30,16 +31,14 @@ import torch
 from tqdm.auto import tqdm
 
 from innmf.accel import mu_fused_kl as fused_kl
-from innmf.paper.divergences import beta_from_name
-from innmf.accel.simd.sincos import kl_ratio_kernel
-from innmf.accel.runtime import matmul_into
 from innmf.accel.kl import kl_sum_from_ratio
-
-EPSILON = float(np.finfo(np.float32).eps)
-"""Floor for W H inside the updates and for zero denominators (sklearn's EPSILON)."""
-
-_ZERO_BELOW = float(np.finfo(np.float64).eps)
-"""Entries smaller than this are set to zero for beta <= 1 (sklearn does the same)."""
+from innmf.accel.runtime import matmul_into
+from innmf.accel.simd.sincos import kl_ratio_kernel
+from innmf.models.backends import check_backend
+from innmf.paper import mu
+from innmf.paper.divergences import beta_divergence, beta_from_name
+from innmf.paper.mu import EPSILON
+from innmf.paper.mu import ZERO_BELOW as _ZERO_BELOW
 
 
 @dataclass
@@ -104,14 +103,6 @@ def init_factors(
     else:
         raise ValueError(f"Unknown init {init!r}; use 'paper' or 'random'.")
     return W.to(V.device, V.dtype), H.to(V.device, V.dtype)
-
-
-def _gamma(beta: float) -> float:
-    if beta < 1.0:
-        return 1.0 / (2.0 - beta)
-    if beta > 2.0:
-        return 1.0 / (beta - 1.0)
-    return 1.0
 
 
 class _Workspace:
@@ -266,6 +257,7 @@ def nmf(
     dtype: torch.dtype = torch.float32,
     progress: bool = False,
     loss_every: int = 1,
+    backend: str = "auto",
 ) -> NMFResult:
     """Factorise V ~ W H by multiplicative updates.
 
@@ -290,10 +282,14 @@ def nmf(
         progress: show a tqdm bar.
         loss_every: record the mean divergence every this many iterations (and at
             the last one); 1 records every iteration.
+        backend: ``"auto"`` (the fused KL updates where they apply, else torch
+            products), ``"fast"`` (the same, but an error where the compiled kernels
+            are missing) or ``"reference"`` (:mod:`innmf.paper.mu` in numpy, CPU only).
 
     Returns:
         :class:`NMFResult` with numpy W, H and the loss history.
     """
+    check_backend(backend)
     b = beta_from_name(beta)
     if int(n_iter) < 0:
         raise ValueError(f"n_iter must be >= 0, got {n_iter}.")
@@ -318,12 +314,21 @@ def nmf(
     if b <= 0.0 and bool((Vt == 0).any()):
         # sklearn refuses this too: IS (and beta < 0) are infinite at V = 0
         Vt = Vt.clamp_min(EPSILON)
+    if backend == "reference":
+        if device.type != "cpu":
+            raise ValueError(f"backend='reference' runs numpy on the CPU; use backend='auto' for device={device}.")
+        return _reference_run(Vt.numpy(), Wt.numpy().copy(), Ht.numpy().copy(), b, int(n_iter), fix_W, int(loss_every))
 
     ws = _Workspace(Vt, b, int(rank))
     fused = _fused_run(Vt, Wt, Ht, b)
+    if fused is None and backend == "fast" and b == 1.0 and device.type == "cpu" and dtype in (torch.float32, torch.float64):
+        raise RuntimeError(
+            "backend='fast' needs the fused KL kernels (numba and llvmlite: pip install 'innmf[fast]'), "
+            "which are not available here; use backend='auto' to run without them."
+        )
     if fused is not None:  # Wt, Ht become views of its padded factors, updated in place
         Wt, Ht = torch.from_numpy(fused.W), torch.from_numpy(fused.H)
-    gamma = _gamma(b)
+    gamma = mu.gamma(b)
     losses: list[torch.Tensor] = []
     loss_iters: list[int] = []
     bar = tqdm(range(1, int(n_iter) + 1), disable=not progress, desc=f"NMF (beta={b:g})", leave=False)
@@ -361,3 +366,16 @@ def nmf(
         n_iter=int(n_iter),
         beta=b,
     )
+
+
+def _reference_run(V: np.ndarray, W: np.ndarray, H: np.ndarray, beta: float, n_iter: int, fix_W: bool,
+                   loss_every: int) -> NMFResult:
+    """:func:`nmf` by the plain numpy steps of :mod:`innmf.paper.mu` (``backend="reference"``)."""
+    losses, loss_iters = [], []
+    for it in range(1, n_iter + 1):
+        W, H = mu.step(V, W, H, beta, fix_W)
+        if it % loss_every == 0 or it == n_iter:
+            loss_iters.append(it)
+            losses.append(beta_divergence(V, mu.model(W, H, beta), beta))
+    return NMFResult(W=W, H=H, losses=np.asarray(losses, dtype=np.float64),
+                     loss_iterations=np.asarray(loss_iters, dtype=np.int64), n_iter=n_iter, beta=beta)

@@ -57,7 +57,7 @@ def _package_fingerprint() -> str:
 def cache_key(source: Path, profile: str, overrides: dict[str, Any]) -> str:
     """Key of an executed chapter: its text, its settings and the package's code."""
     digest = hashlib.sha256(source.read_bytes())
-    digest.update(json.dumps(get_profile(profile, **overrides), sort_keys=True).encode())
+    digest.update(json.dumps(get_profile(profile, **overrides).to_dict(), sort_keys=True).encode())
     digest.update(_package_fingerprint().encode())
     return digest.hexdigest()[:20]
 
