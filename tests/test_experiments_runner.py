@@ -159,8 +159,8 @@ def test_more_trials_extend_a_store_and_experiments_accumulate(tmp_path):
     df = run_experiments(tiny_settings(n_trials=2), ["separation"], out=tmp_path,
                          progress=False, trial_fn=fake_trial)
     assert sorted(CALLS) == [0, 1] and set(df["experiment"]) == {"separation"}
-    store = ResultsStore(tmp_path, tiny_settings())
-    assert store.stored_experiments(0) == ["reconstruction", "separation"]
+    with ResultsStore(tmp_path, tiny_settings()) as store:  # holds the writer's lock until closed
+        assert store.stored_experiments(0) == ["reconstruction", "separation"]
     # returned rows are the requested trials only, even if the store holds more
     df = run_experiments(tiny_settings(n_trials=1), ["all"], out=tmp_path, progress=False,
                          trial_fn=must_not_run)

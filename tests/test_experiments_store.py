@@ -115,7 +115,8 @@ def test_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch
 def test_missing_store_and_missing_settings(tmp_path):
     with pytest.raises(FileNotFoundError, match="innmf reproduce"):
         load_results(tmp_path / "nothing")
-    settings = get_profile("smoke")
+    settings = get_profile("smoke").to_dict()
     del settings["rank"]
     with pytest.raises(ValueError, match="rank"):
-        ResultsStore(tmp_path, settings)
+        ResultsStore(tmp_path / "new", settings)
+    assert not (tmp_path / "new").exists()  # refused before anything was written

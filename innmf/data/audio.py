@@ -23,6 +23,10 @@ from innmf import SAMPLE_RATE
 SPHERE_MAGIC = b"NIST_1A"
 SILENCE_PEAK = 1e-4
 """A file whose peak magnitude is below this (-80 dBFS) counts as silent."""
+SOUND_BLOCK_SECONDS = 0.05
+"""Blocks of this length whose RMS (DC removed) reaches ``SILENCE_PEAK`` count as sound."""
+MIN_SOUND_FRACTION = 0.25
+"""A file (or trial segment) with less sound than this fraction is refused as mostly silent."""
 
 
 class CorpusError(ValueError):
@@ -205,8 +209,61 @@ def read_audio(path: str | Path) -> np.ndarray:
     if not np.all(np.isfinite(data)):
         raise CorpusError(f"{path}: the file contains NaN or infinite samples; re-export it or remove it.")
     mono = data.mean(axis=1)
-    if np.max(np.abs(mono)) < SILENCE_PEAK:
-        raise CorpusError(
-            f"{path}: the recording is silent (peak below -80 dBFS); remove it from the corpus."
-        )
+    problem = degenerate_audio(data, int(rate))
+    if problem:
+        raise CorpusError(f"{path}: {problem}")
     return resample_to_16k(mono, int(rate)).astype(np.float32)
+
+
+def sound_fraction(x: np.ndarray, sample_rate: int) -> float:
+    """Fraction of ``SOUND_BLOCK_SECONDS`` blocks of ``x`` whose RMS, DC removed, reaches ``SILENCE_PEAK``.
+
+    Args:
+        x: mono signal.
+        sample_rate: its rate (Hz).
+
+    Returns:
+        A number in [0, 1] (0 for an empty signal).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.size == 0:
+        return 0.0
+    block = max(1, int(round(SOUND_BLOCK_SECONDS * sample_rate)))
+    n = -(-x.size // block)
+    padded = np.zeros(n * block)
+    padded[: x.size] = x - x.mean()
+    rms = np.sqrt(np.mean(padded.reshape(n, block) ** 2, axis=1))
+    return float(np.mean(rms >= SILENCE_PEAK))
+
+
+def degenerate_audio(data: np.ndarray, sample_rate: int) -> str | None:
+    """What makes a recording useless for the experiments, with its fix, or None.
+
+    Used by :func:`read_audio` (so by ``innmf corpus check`` and ``innmf reproduce``
+    alike): silence, channels that cancel when mixed to mono, a constant (DC) signal,
+    and recordings that are mostly silence.
+
+    Args:
+        data: samples, shape ``(frames, channels)``.
+        sample_rate: the file's rate (Hz).
+
+    Returns:
+        A sentence saying what is wrong and how to fix it, or None if the audio is usable.
+    """
+    mono = data.mean(axis=1)
+    seconds = len(mono) / sample_rate
+    if np.max(np.abs(mono)) < SILENCE_PEAK:
+        if data.shape[1] > 1 and np.max(np.abs(data)) >= SILENCE_PEAK:
+            return ("its channels cancel when mixed to mono (one is the other phase-inverted, e.g. "
+                    "left = -right), so nothing is left. Keep one channel (e.g. `sox IN OUT.wav remix 1`) "
+                    "or invert one channel before mixing.")
+        return "the recording is silent (peak below -80 dBFS); remove it from the corpus."
+    if np.max(np.abs(mono - mono.mean())) < SILENCE_PEAK:
+        return (f"the recording is a constant signal (a DC offset of {mono.mean():.3g}) with no sound; "
+                "remove it or replace it with the recording.")
+    fraction = sound_fraction(mono, sample_rate)
+    if fraction < MIN_SOUND_FRACTION:
+        return (f"the recording is mostly silent: only {fraction * seconds:.2f} s of its {seconds:.2f} s "
+                f"hold sound (less than {MIN_SOUND_FRACTION:.0%}); trim the silence (e.g. `sox IN OUT.wav "
+                "silence 1 0.1 0.1% reverse silence 1 0.1 0.1% reverse`) or remove the file.")
+    return None

@@ -15,7 +15,8 @@ from tqdm.auto import tqdm
 
 from innmf.data.audio import CorpusError
 from innmf.data.corpus import Corpus
-from innmf.data.trials import seconds_to_samples, speaker_pairs
+from innmf.data.identity import audio_sha256
+from innmf.data.trials import check_durations, seconds_to_samples, speaker_pairs
 
 
 @dataclass
@@ -87,21 +88,29 @@ def check_corpus(
         pairing: ``any``, ``mixed`` or ``same`` (sex of the two speakers).
         skip_short: tolerate speakers with too little audio (left out) as long as two remain;
             unreadable, NaN or silent audio is always a problem.
-        decode: decode all audio (finds unreadable, NaN and silent files); otherwise headers only.
+        decode: decode all audio (finds unreadable, NaN, silent, constant, mostly silent and
+            phase-cancelling files, and speakers with identical audio, as ``innmf reproduce``
+            does before its first trial); otherwise headers only.
         progress: show a progress bar.
 
     Returns:
         The :class:`CheckReport`; ``report.ok`` is False when trials cannot be drawn.
     """
+    check_durations(train_seconds, test_seconds)
     need = seconds_to_samples(train_seconds) + seconds_to_samples(test_seconds)
     report = CheckReport(spec=corpus.spec)
+    heard: dict[str, str] = {}  # hash of decoded audio -> first speaker with it
     for spk in tqdm(corpus.speakers, desc="speakers", disable=not progress):
         status = SpeakerStatus(spk.id, spk.sex, spk.seconds, len(spk.files))
         short = False
         if decode:
             try:
-                spk.audio()
+                digest = audio_sha256(spk.audio())
                 status.seconds = spk.seconds
+                if digest in heard:
+                    status.problem = (f"identical audio to speaker {heard[digest]}: a trial of the two would "
+                                      "separate a voice from itself; remove one of them from the corpus")
+                heard.setdefault(digest, spk.id)
             except (CorpusError, FileNotFoundError) as err:
                 status.problem = str(err)
             finally:

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from innmf import SAMPLE_RATE
-from innmf.data.audio import CorpusError
+from innmf.data.audio import MIN_SOUND_FRACTION, CorpusError, sound_fraction
 from innmf.data.corpus import Corpus, Speaker
 
 PAIRINGS = ("any", "mixed", "same")
@@ -130,7 +130,7 @@ def seconds_to_samples(seconds: float) -> int:
     return int(round(float(seconds) * SAMPLE_RATE))
 
 
-def _check_durations(train_seconds: float, test_seconds: float) -> None:
+def check_durations(train_seconds: float, test_seconds: float) -> None:
     for name, value in (("train_seconds", train_seconds), ("test_seconds", test_seconds)):
         if not np.isfinite(value) or seconds_to_samples(value) < 1:
             raise ValueError(f"{name}={value!r}: must be a positive number of seconds.")
@@ -225,7 +225,7 @@ def make_trials(
     """
     if int(n_trials) < 0:
         raise ValueError(f"n_trials={n_trials!r}: must be >= 0.")
-    _check_durations(train_seconds, test_seconds)
+    check_durations(train_seconds, test_seconds)
     if not np.isfinite(snr_db):
         raise ValueError(f"snr_db={snr_db!r}: must be finite.")
     speakers = usable_speakers(corpus, train_seconds, test_seconds, skip_short)
@@ -262,8 +262,17 @@ def _segment(speaker: Speaker, start: int, length: int, what: str) -> np.ndarray
             f"{len(x)} samples; the trial was drawn from a different version of this corpus."
         )
     seg = x[start : start + length].astype(np.float64)
+    files = ", ".join(str(f) for f in speaker.files[:3]) + (" ..." if len(speaker.files) > 3 else "")
     if not np.any(seg):
-        raise CorpusError(f"speaker {speaker.id}: {what} segment at sample {start} is silent.")
+        raise CorpusError(f"speaker {speaker.id}: {what} segment at sample {start} is silent ({files}); "
+                          "trim the silence from the speaker's files or remove the speaker.")
+    fraction = sound_fraction(seg, SAMPLE_RATE)
+    if fraction < MIN_SOUND_FRACTION:
+        raise CorpusError(
+            f"speaker {speaker.id}: {what} segment [{start}, {start + length}) is mostly silent "
+            f"({fraction:.0%} sound, less than {MIN_SOUND_FRACTION:.0%}) in {files}; trim the silence "
+            "from the speaker's files or remove the speaker."
+        )
     return seg
 
 

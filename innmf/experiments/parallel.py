@@ -7,13 +7,25 @@ trial derives its seeds from (seed, trial index), and parallel workers use one
 torch and one BLAS thread each (so workers do not fight for the same cores, and the
 numbers are the same with 2 workers or 200, and equal to a serial run with
 ``threads=1``).
+
+Local workers die with their parent whatever kills it (SIGKILL included): on Linux
+the kernel sends them SIGKILL when the parent dies (``prctl(PR_SET_PDEATHSIG)``), and
+everywhere a watcher thread in each worker exits when its parent is gone, so no
+worker computes a trial that nobody will store. Workers ignore Ctrl-C: the parent
+alone handles it (one line, see ``innmf reproduce``) and stops them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
 import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Callable, Iterator, Sequence
 
@@ -44,6 +56,41 @@ def with_threads(fn: Callable[[Any], Any], threads: int, task: Any) -> Any:
     """
     with limited_threads(threads):
         return fn(task)
+
+
+PR_SET_PDEATHSIG = 1
+WATCH_SECONDS = 0.5
+"""How often a worker's watcher thread checks that its parent is alive."""
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Worker initializer: exit when the parent process ``parent_pid`` dies, however it dies."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the process group: the parent handles it
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # no prctl (e.g. musl without it): the watcher suffices
+            pass
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(WATCH_SECONDS)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="innmf-parent-watch", daemon=True).start()
+
+
+def check_workers(workers: int, scheduler: Any = None) -> None:
+    """Refuse a bad worker count, or both local workers and a cluster (before any work).
+
+    Raises:
+        ValueError: ``workers`` is not a positive integer, or both ``workers`` > 1 and ``scheduler``.
+    """
+    _validate(workers, scheduler)
 
 
 def _validate(workers: int, scheduler: Any) -> None:
@@ -113,7 +160,8 @@ def map_unordered(
 def _processes(fn: Callable, tasks: Sequence[Any], workers: int, bar: Any) -> Iterator:
     # spawn, not fork: forking a process that has started torch threads can deadlock
     ctx = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx)
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=ctx,
+                               initializer=_die_with_parent, initargs=(os.getpid(),))
     futures: dict = {}
     finished = False
     try:

@@ -1,40 +1,59 @@
-"""A resumable results store: one file per finished trial, written atomically.
+"""A resumable results store that cannot lie: one checked file per finished trial.
 
 Layout under the output folder ``OUT`` (chapters "Reconstruction" and "Separation",
 ``innmf reproduce``)::
 
     OUT/manifest.json        settings, their hash, profile, corpus, package version
-    OUT/trials/00000.json    one finished trial: its record, experiments and tidy rows
+    OUT/trials/00000.json    one finished trial: record, experiments, settings hash,
+                             hashes of its speakers' audio, tidy rows
     OUT/per_trial.csv        regenerated from the trial files at the end of a run
     OUT/summary.csv          mean / std / trials per experiment, method, n_fft, metric
+    OUT/.innmf.lock          held by the one run writing the store
 
-Only the settings that change a trial's numbers enter the hash (``RESULT_KEYS``).
-``n_trials`` is left out on purpose, so a store made with 40 trials can be extended
-to 500 by re-running with more trials; the profile name is left out because only
-the values matter. ``device`` is kept in: a GPU does not give bit-identical numbers.
-A trial file is written with a temporary file in the same folder and ``os.replace``,
-so a run killed at any moment leaves either the whole file or none of it.
+What it guarantees:
+
+* Only the settings that change a trial's numbers enter the hash (``RESULT_KEYS``),
+  all of them: ``threads`` (torch's sums round differently with more threads),
+  ``backend`` and ``device`` included. ``n_trials`` is left out on purpose, so a
+  store made with 40 trials can be extended to 500; the profile name is left out
+  because only the values matter. The corpus enters as its canonical spec (resolved
+  path), so a relative, absolute or trailing-slash path is the same corpus.
+* Every trial file is checked against the manifest's hash whenever it is read; a
+  foreign, damaged or misnamed file is refused by name with the fix, and trial
+  files without a manifest are refused.
+* The audio is part of a trial's identity: each trial file holds the hashes of its
+  speakers' decoded audio, and a resumed run whose audio differs is refused.
+* One writer at a time (a ``filelock`` lock); a second concurrent run fails clearly.
+* Files are written to a temporary file in the same folder and ``os.replace``d, so a
+  run killed at any moment leaves the whole file or none of it; leftover temporary
+  files are removed when the store is next opened for writing.
+* A finished store is read without writing anything (read-only folders work).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import warnings
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import pandas as pd
+from filelock import FileLock, Timeout
 
 from innmf import __version__
-from innmf.experiments.settings import settings_hash
+from innmf.experiments.settings import Settings, settings_hash
 from innmf.experiments.summary import summary_rows
 
 RESULT_KEYS: tuple[str, ...] = (
     "corpus",
     "seed",
     "device",
+    "backend",
+    "threads",
     "train_seconds",
     "test_seconds",
     "sex_pairing",
@@ -70,10 +89,23 @@ MANIFEST = "manifest.json"
 TRIALS_DIR = "trials"
 PER_TRIAL_CSV = "per_trial.csv"
 SUMMARY_CSV = "summary.csv"
+LOCK_FILE = ".innmf.lock"
+TRIAL_FILE = re.compile(r"^\d{5}\.json$")
+_RECORD_KEYS = ("trial", "experiments", "settings_hash", "rows")
+_DELETE_AND_RERUN = "delete it and re-run: the trial is recomputed"
 
 
-def result_settings(settings: dict[str, Any]) -> dict[str, Any]:
+class StoreError(ValueError):
+    """A results store cannot be used as asked; the message names the file or folder and the fix."""
+
+
+def result_settings(settings: Mapping[str, Any], corpus_spec: str | None = None) -> dict[str, Any]:
     """The subset of ``settings`` that determines the numbers (``RESULT_KEYS``).
+
+    Args:
+        settings: the run's settings.
+        corpus_spec: the loaded corpus's canonical spec, which replaces the spec text
+            (so equal folders written differently compare equal).
 
     Raises:
         ValueError: a result setting is missing.
@@ -83,7 +115,10 @@ def result_settings(settings: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(
             f"Settings lack {missing}; build them with innmf.experiments.settings.get_profile(name, ...)."
         )
-    return {k: settings[k] for k in RESULT_KEYS}
+    chosen = {k: _plain(settings[k]) for k in RESULT_KEYS}
+    if corpus_spec is not None:
+        chosen["corpus"] = corpus_spec
+    return chosen
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -102,37 +137,105 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
+def check_out_folder(root: str | os.PathLike) -> Path:
+    """Refuse an output folder that cannot hold a store, before any work: a file, or read-only.
+
+    Returns:
+        ``root`` as a path (not created).
+
+    Raises:
+        StoreError: ``root`` is a file, or it (or the folder it would be made in) is not writable.
+    """
+    root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise StoreError(f"--out {root} is a file; give a folder for the results store (it is created if missing).")
+    existing = root
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise StoreError(f"--out {root}: {existing} is a file, so the folder cannot be made; choose another --out.")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        what = "the store" if existing == root else f"{existing}, where it would be made,"
+        raise StoreError(
+            f"--out {root}: {what} is not writable. Choose another --out, or, to only read a finished "
+            "store, use --from-store (innmf reproduce) or load_results / results_from."
+        )
+    return root
+
+
 class ResultsStore:
-    """Finished trials of one set of settings, kept under one folder.
+    """Finished trials of one set of settings, kept under one folder, written by one run at a time.
 
     Args:
         root: the output folder (``--out``); created if missing.
-        settings: a full settings dictionary (``innmf.experiments.settings.get_profile``).
+        settings: the run's settings (:class:`Settings` or a full mapping; checked).
+        corpus_spec: the loaded corpus's canonical spec (default: the settings' text).
 
     Raises:
-        ValueError: the folder already holds results made with other settings.
+        StoreError: the folder is a file or read-only, another run holds its lock, it
+            holds results of other settings, trials without a manifest, or a damaged file.
+
+    Use as a context manager (or call :meth:`close`) to release the lock.
     """
 
-    def __init__(self, root: str | os.PathLike, settings: dict[str, Any]) -> None:
-        self.root = Path(root)
-        self.settings = dict(settings)
-        self.result_settings = result_settings(settings)
+    def __init__(
+        self, root: str | os.PathLike, settings: Mapping[str, Any], corpus_spec: str | None = None
+    ) -> None:
+        self.settings = Settings.from_mapping(settings)
+        self.root = check_out_folder(root)
+        self.result_settings = result_settings(self.settings, corpus_spec)
         self.hash = settings_hash(self.result_settings)
         self.trials_dir = self.root / TRIALS_DIR
-        self.trials_dir.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._lock: FileLock | None = FileLock(str(self.root / LOCK_FILE))
+        try:
+            self._lock.acquire(timeout=0)
+        except Timeout:
+            self._lock = None
+            raise StoreError(
+                f"another innmf run is writing the results store {self.root} (it holds "
+                f"{self.root / LOCK_FILE}). Wait for it to finish, or use another --out."
+            ) from None
+        try:
+            self._open()
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self) -> None:
+        _check_layout(self.root)
+        for folder in (self.root, self.trials_dir):
+            for tmp in folder.glob(".*.tmp") if folder.is_dir() else ():
+                tmp.unlink()  # a write killed before its rename; the lock says no one else writes
         manifest_path = self.root / MANIFEST
         if manifest_path.exists():
             self._check_manifest(read_manifest(self.root))
         else:
+            self.trials_dir.mkdir(exist_ok=True)
             manifest = {
                 "settings_hash": self.hash,
                 "result_settings": self.result_settings,
-                "settings": self.settings,
-                "profile": self.settings.get("profile"),
-                "corpus": self.settings["corpus"],
+                "settings": self.settings.to_dict(),
+                "profile": self.settings.profile,
+                "corpus": self.result_settings["corpus"],
                 "version": __version__,
             }
             atomic_write_text(manifest_path, json.dumps(manifest, indent=2, default=str) + "\n")
+        self.trials_dir.mkdir(exist_ok=True)
+        for path in _trial_files(self.trials_dir):
+            _read_record(path, self.hash)  # every file is checked now, not after hours of work
+
+    def close(self) -> None:
+        """Release the store's lock (a finished store stays readable by anyone)."""
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def __enter__(self) -> ResultsStore:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
     def _check_manifest(self, manifest: dict[str, Any]) -> None:
         if manifest.get("settings_hash") == self.hash:
@@ -152,8 +255,8 @@ class ResultsStore:
             f"{k}: store has {stored.get(k, '<missing>')!r}, "
             f"this run has {self.result_settings.get(k, '<missing>')!r}"
             for k in differing
-        )
-        raise ValueError(
+        ) or "the same values, hashed by another innmf version"
+        raise StoreError(
             f"The results store {self.root} was made with other settings ({details}). "
             "Mixing them would corrupt the results: use another --out folder, or re-run "
             "with the store's settings."
@@ -164,29 +267,43 @@ class ResultsStore:
         return self.trials_dir / f"{index:05d}.json"
 
     def load_trial(self, index: int) -> dict[str, Any] | None:
-        """The stored record of trial ``index``, or None if it has not finished."""
+        """The stored record of trial ``index`` (checked against the hash), or None if it has not finished."""
         path = self.trial_path(index)
         if not path.exists():
             return None
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
+        return _read_record(path, self.hash)
 
-    def is_done(self, trial: dict[str, Any], experiments: Iterable[str]) -> bool:
+    def is_done(
+        self, trial: dict[str, Any], experiments: Iterable[str], audio: Mapping[str, str] | None = None
+    ) -> bool:
         """Whether ``trial`` (a ``Trial.to_dict()``) is stored with all ``experiments``.
 
+        Args:
+            trial: the trial record this run drew.
+            experiments: the experiments wanted.
+            audio: hashes of this run's audio by speaker id (``innmf.data.identity``).
+
         Raises:
-            ValueError: the stored trial with this index is a different trial (other
-                speakers or segments), which means the trials were drawn differently.
+            StoreError: the stored trial with this index is a different trial (other
+                speakers or segments), or was computed from other audio.
         """
         record = self.load_trial(int(trial["index"]))
         if record is None:
             return False
+        path = self.trial_path(int(trial["index"]))
         if record["trial"] != _plain(trial):
-            raise ValueError(
-                f"Trial {trial['index']} in {self.trial_path(int(trial['index']))} is "
-                f"{record['trial']}, but this run drew {trial}. The trials are drawn "
-                "differently (corpus files or innmf version changed): use another --out folder."
+            raise StoreError(
+                f"Trial {trial['index']} in {path} is {record['trial']}, but this run drew {trial}. "
+                "The trials are drawn differently (corpus files or innmf version changed): use another --out folder."
             )
+        stored_audio = record.get("audio") or {}
+        for speaker, digest in (audio or {}).items():
+            if speaker in stored_audio and stored_audio[speaker] != digest:
+                raise StoreError(
+                    f"The audio of speaker {speaker} changed since trial {trial['index']} was stored in "
+                    f"{path} (hash {stored_audio[speaker][:12]}, now {digest[:12]}): its numbers are of other "
+                    "audio. Restore the corpus's files, or use another --out folder."
+                )
         return set(experiments) <= set(record["experiments"])
 
     def stored_experiments(self, index: int) -> list[str]:
@@ -200,14 +317,26 @@ class ResultsStore:
         experiments: Iterable[str],
         rows: list[dict[str, Any]],
         seconds: float | None = None,
+        audio: Mapping[str, str] | None = None,
     ) -> Path:
-        """Store one finished trial atomically and return its path."""
+        """Store one finished trial atomically and return its path.
+
+        Args:
+            trial: the trial record.
+            experiments: the experiments its rows cover.
+            rows: its tidy rows.
+            seconds: how long it took.
+            audio: hashes of its speakers' decoded audio, checked on resume.
+        """
+        if self._lock is None:
+            raise StoreError(f"the results store {self.root} was closed; open it again to write.")
         record = {
             "trial": trial,
             "experiments": sorted(set(experiments)),
             "settings_hash": self.hash,
             "version": __version__,
             "seconds": seconds,
+            "audio": dict(audio or {}),
             "rows": rows,
         }
         path = self.trial_path(int(trial["index"]))
@@ -218,16 +347,111 @@ class ResultsStore:
         self, indices: Iterable[int] | None = None, experiments: Iterable[str] | None = None
     ) -> pd.DataFrame:
         """Tidy rows of the stored trials (all, or the given indices and experiments)."""
-        return _rows_from_files(self.trials_dir, indices, experiments)
+        return _rows_from_files(self.trials_dir, self.hash, indices, experiments)
 
     def write_tables(self, df: pd.DataFrame) -> tuple[Path, Path]:
         """Write ``per_trial.csv`` and ``summary.csv`` for the rows ``df``."""
+        return write_tables(self.root, df)
 
-        per_trial = self.root / PER_TRIAL_CSV
-        summary = self.root / SUMMARY_CSV
-        atomic_write_text(per_trial, df.to_csv(index=False))
-        atomic_write_text(summary, pd.DataFrame(summary_rows(df)).to_csv(index=False))
-        return per_trial, summary
+
+def write_tables(root: str | os.PathLike, df: pd.DataFrame) -> tuple[Path, Path]:
+    """Write ``per_trial.csv`` and ``summary.csv`` of the rows ``df`` into the store at ``root``."""
+    per_trial = Path(root) / PER_TRIAL_CSV
+    summary = Path(root) / SUMMARY_CSV
+    atomic_write_text(per_trial, df.to_csv(index=False))
+    atomic_write_text(summary, pd.DataFrame(summary_rows(df)).to_csv(index=False))
+    return per_trial, summary
+
+
+def rewrite_tables(root: str | os.PathLike, df: pd.DataFrame) -> bool:
+    """Rewrite the tables of a finished store if it is writable and no run is writing it.
+
+    Returns:
+        True if written; False for a read-only store (its files are left as they are).
+
+    Raises:
+        StoreError: another run holds the store's lock.
+    """
+    root = Path(root)
+    if not os.access(root, os.W_OK | os.X_OK):
+        return False
+    lock = FileLock(str(root / LOCK_FILE))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise StoreError(f"another innmf run is writing the results store {root}; wait for it to finish.") from None
+    try:
+        write_tables(root, df)
+    finally:
+        lock.release()
+    return True
+
+
+def _check_layout(root: Path) -> None:
+    trials = root / TRIALS_DIR
+    if trials.exists() and not trials.is_dir():
+        raise StoreError(f"{trials} is a file, not the folder of trial files; remove it and re-run.")
+    if not (root / MANIFEST).exists() and trials.is_dir():
+        files = [p for p in trials.iterdir() if p.suffix == ".json"]
+        if files:
+            raise StoreError(
+                f"{root} holds {len(files)} trial file(s) but no {MANIFEST}, so they cannot be checked "
+                f"against any settings. Restore {root / MANIFEST}, or delete {trials} and re-run "
+                "(the trials are recomputed)."
+            )
+
+
+def _trial_files(trials_dir: Path) -> list[Path]:
+    files = []
+    for path in sorted(trials_dir.glob("*.json")):
+        if not TRIAL_FILE.match(path.name):
+            raise StoreError(
+                f"{path} is not a trial file of this store (they are named 00000.json, 00001.json, ...); "
+                "remove it and re-run."
+            )
+        files.append(path)
+    return files
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise StoreError(f"{path} cannot be read ({err}).") from None
+    if not text.strip():
+        raise ValueError("the file is empty")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"not valid JSON, truncated or garbled: {err}") from None
+
+
+def _read_record(path: Path, expected_hash: str) -> dict[str, Any]:
+    """A trial file's record, checked: structure, name, rows and the settings hash."""
+    try:
+        record = _read_json(path)
+        if not isinstance(record, dict):
+            raise ValueError(f"it holds a {type(record).__name__}, not a trial record")
+        missing = [k for k in _RECORD_KEYS if k not in record]
+        if missing:
+            raise ValueError(f"it lacks {missing}")
+        trial, rows = record["trial"], record["rows"]
+        if not isinstance(trial, dict) or trial.get("index") != int(path.stem):
+            raise ValueError(f"its trial record is not trial {int(path.stem)}")
+        if not isinstance(record["experiments"], list) or not isinstance(rows, list):
+            raise ValueError("its experiments or rows are not lists")
+        for row in rows:
+            if not isinstance(row, dict) or set(ROW_COLUMNS) - set(row) or row["trial"] != trial["index"] \
+                    or row["experiment"] not in record["experiments"]:
+                raise ValueError(f"a row is not a row of this trial: {str(row)[:120]}")
+    except ValueError as err:
+        raise StoreError(f"{path} is damaged ({err}); {_DELETE_AND_RERUN}.") from None
+    if record["settings_hash"] != expected_hash:
+        raise StoreError(
+            f"{path} was made with other settings (hash {record['settings_hash']}, this store's is "
+            f"{expected_hash}): it does not belong to this store; {_DELETE_AND_RERUN}."
+        )
+    return record
 
 
 def _plain(obj: Any) -> Any:
@@ -245,31 +469,45 @@ def _json_default(obj: Any) -> Any:
 
 
 def read_manifest(root: str | os.PathLike) -> dict[str, Any]:
-    """The manifest of the store at ``root``.
+    """The manifest of the store at ``root`` (read only; nothing is written).
 
     Raises:
         FileNotFoundError: ``root`` holds no results store.
+        StoreError: the manifest is damaged, or trial files lie there without one.
     """
-    path = Path(root) / MANIFEST
+    root = Path(root)
+    path = root / MANIFEST
+    if root.is_dir():
+        _check_layout(root)
     if not path.exists():
         raise FileNotFoundError(
             f"No results store at {root} (missing {MANIFEST}); run `innmf reproduce --out {root}` first."
         )
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
+    try:
+        manifest = _read_json(path)
+        if not isinstance(manifest, dict):
+            raise ValueError(f"it holds a {type(manifest).__name__}, not a manifest")
+        if not isinstance(manifest.get("settings_hash"), str) or not isinstance(manifest.get("result_settings"), dict) \
+                or not isinstance(manifest.get("settings"), dict):
+            raise ValueError("it lacks settings_hash, result_settings or settings")
+    except ValueError as err:
+        raise StoreError(
+            f"{path} is damaged ({err}). Restore it, or delete the store {root} and re-run "
+            "(its trials cannot be checked without it)."
+        ) from None
+    return manifest
 
 
 def _rows_from_files(
-    trials_dir: Path, indices: Iterable[int] | None, experiments: Iterable[str] | None
+    trials_dir: Path, expected_hash: str, indices: Iterable[int] | None, experiments: Iterable[str] | None
 ) -> pd.DataFrame:
     wanted = None if indices is None else {int(i) for i in indices}
     exps = None if experiments is None else set(experiments)
     rows: list[dict[str, Any]] = []
-    for path in sorted(Path(trials_dir).glob("[0-9]*.json")):
+    for path in _trial_files(Path(trials_dir)) if Path(trials_dir).is_dir() else []:
         if wanted is not None and int(path.stem) not in wanted:
             continue
-        with open(path, encoding="utf-8") as fh:
-            record = json.load(fh)
+        record = _read_record(path, expected_hash)
         rows.extend(r for r in record["rows"] if exps is None or r["experiment"] in exps)
     df = pd.DataFrame(rows, columns=list(ROW_COLUMNS))
     if not df.empty:
@@ -284,6 +522,9 @@ def load_results(
 ) -> pd.DataFrame:
     """Read a results store instead of recomputing (the notebooks' ``results_from`` parameter).
 
+    Nothing is written, so a read-only archive works. Every trial file is checked
+    against the manifest's settings hash.
+
     Args:
         out: the store folder written by ``innmf reproduce --out`` or ``run_experiments``.
         experiments: keep only these experiments (default: all stored).
@@ -294,7 +535,8 @@ def load_results(
 
     Raises:
         FileNotFoundError: ``out`` is not a results store.
+        StoreError: a damaged or foreign file in the store (named).
     """
-    read_manifest(out)
+    manifest = read_manifest(out)
     indices = None if n_trials is None else range(n_trials)
-    return _rows_from_files(Path(out) / TRIALS_DIR, indices, experiments)
+    return _rows_from_files(Path(out) / TRIALS_DIR, manifest["settings_hash"], indices, experiments)

@@ -23,7 +23,8 @@ from innmf.data.trials import PAIRINGS, make_trials
 
 def _corpus_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--corpus", default="default", metavar="SPEC",
-                   help="default | timit:PATH | timit (uses $INNMF_TIMIT) | folder:PATH (default: %(default)s)")
+                   help="default | timit:PATH | timit (uses $INNMF_TIMIT) | folder:PATH | librispeech:PATH "
+                   "(default: %(default)s)")
     p.add_argument("--split", choices=("all", "train", "test"), help="TIMIT: which part (default all)")
     p.add_argument("--no-sa", action="store_true", help="TIMIT: leave out the shared SA1/SA2 sentences")
     p.add_argument("--train-seconds", type=float, default=20.0, help="training audio per speaker (%(default)s)")
@@ -34,6 +35,12 @@ def _corpus_args(p: argparse.ArgumentParser) -> None:
 
 
 def _load(args: argparse.Namespace):
+    from innmf.experiments.settings import RULES
+
+    # the same checks as `innmf reproduce` applies to its settings
+    for name, value in (("corpus", args.corpus), ("train_seconds", args.train_seconds),
+                        ("test_seconds", args.test_seconds), ("sex_pairing", args.pairing)):
+        RULES[name](name, value)
     options: dict[str, Any] = {}
     if args.split:
         options["split"] = args.split

@@ -59,8 +59,8 @@ def register(subparsers: Any) -> None:
                    "1 is often fastest on a small shared machine)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="address of a running Dask scheduler to send the trials to")
-    p.add_argument("--device", choices=["cpu", "cuda"], default=None,
-                   help="where the models run (default: the profile's)")
+    p.add_argument("--device", default=None,
+                   help="where the models run: cpu, cuda or cuda:N (default: the profile's)")
     p.add_argument("--json", action="store_true", help="print one JSON object with the summary rows")
     p.add_argument("--from-store", action="store_true",
                    help="compute nothing: rebuild the tables from the store in --out")
@@ -68,8 +68,8 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=main)
 
 
-def settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    """The run settings: profile, then ``--set`` overrides, then ``--corpus``/``--device``."""
+def settings_from_args(args: argparse.Namespace) -> Any:
+    """The run settings (checked): profile, then ``--set`` overrides, then ``--corpus``/``--device``/``--threads``."""
     from innmf.experiments.settings import get_profile, parse_overrides
 
     overrides = parse_overrides(args.overrides, args.profile)
@@ -77,6 +77,8 @@ def settings_from_args(args: argparse.Namespace) -> dict[str, Any]:
         overrides["corpus"] = args.corpus
     if args.device is not None:
         overrides["device"] = args.device
+    if args.threads is not None:
+        overrides["threads"] = args.threads
     return get_profile(args.profile, **overrides)
 
 
@@ -95,7 +97,7 @@ def check_device(device: str) -> None:
 def main(args: argparse.Namespace) -> int:
     """Run ``innmf reproduce``; return the exit status."""
     from innmf.experiments.runner import run_experiments
-    from innmf.experiments.store import ResultsStore, load_results, read_manifest
+    from innmf.experiments.store import load_results, read_manifest, rewrite_tables
     from innmf.report.stats import summary_rows
 
     experiments = ["reconstruction", "separation"] if args.experiment == "all" else [args.experiment]
@@ -107,17 +109,24 @@ def main(args: argparse.Namespace) -> int:
         df = load_results(args.out, experiments=experiments)
         if df.empty:
             raise ValueError(f"The store {args.out} holds no {' or '.join(experiments)} trials.")
-        ResultsStore(args.out, settings).write_tables(df)
+        if not rewrite_tables(args.out, df):
+            print(f"innmf reproduce: {args.out} is read-only; its per_trial.csv and summary.csv are "
+                  "left as they are.", file=sys.stderr)
     else:
         settings = settings_from_args(args)
         if args.scheduler is None:
             check_device(settings["device"])
         if args.out is None:
             args.out = f"results/{settings['profile']}"
-        with _terminate_as_interrupt():
-            df = run_experiments(settings, experiments, out=args.out, workers=args.workers,
-                                 scheduler=args.scheduler, progress=not args.quiet,
-                                 threads=args.threads)
+        try:
+            with _terminate_as_interrupt():
+                df = run_experiments(settings, experiments, out=args.out, workers=args.workers,
+                                     scheduler=args.scheduler, progress=not args.quiet)
+        except KeyboardInterrupt as stop:
+            signum = getattr(stop, "signum", signal.SIGINT)
+            print(f"innmf reproduce: stopped by {signal.Signals(signum).name}; the finished trials are "
+                  f"stored in {args.out}: re-run the same command to resume.", file=sys.stderr)
+            return 128 + int(signum)
     rows = summary_rows(df)
     if args.json:
         payload = {
@@ -139,13 +148,21 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
+class Stopped(KeyboardInterrupt):
+    """A run stopped by a signal (SIGTERM from ``kill`` or a batch scheduler's time limit)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"stopped by signal {signum}")
+        self.signum = signum
+
+
 @contextlib.contextmanager
 def _terminate_as_interrupt() -> Iterator[None]:
     """Handle SIGTERM (``kill``, a batch scheduler's time limit) like Ctrl-C: finished
     trials are already stored, and the worker processes are stopped, not orphaned."""
 
     def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(f"stopped by signal {signum}; finished trials are stored, re-run to resume")
+        raise Stopped(signum)
 
     if threading.current_thread() is not threading.main_thread():
         yield

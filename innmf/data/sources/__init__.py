@@ -5,7 +5,9 @@ reconstruction and separation), of ``innmf corpus check`` and of the tests:
 
 - ``default``: the embedded open corpus shipped in ``data/speech`` (six speakers);
 - ``timit:PATH`` (or ``timit`` / ``timit:`` with ``INNMF_TIMIT`` set): TIMIT;
-- ``folder:PATH``: ``PATH/<speaker>/*.{wav,flac,ogg}``.
+- ``folder:PATH``: ``PATH/<speaker>/*.{wav,flac,ogg}``;
+- ``librispeech:PATH``: LibriSpeech, ``PATH/<subset>/<speaker>/<chapter>/*.flac`` and
+  ``SPEAKERS.TXT`` for the sexes (PATH may also be one subset folder).
 
 Options can ride on the spec after ``?`` (``timit:/data/TIMIT?split=test&sa=no``)
 or be passed as keyword arguments to :func:`load_corpus`. Each kind is one entry of
@@ -23,12 +25,22 @@ from innmf.data.audio import CorpusError
 from innmf.data.corpus import Corpus
 from innmf.data.sources.embedded import load_embedded
 from innmf.data.sources.folders import load_folder
+from innmf.data.sources.librispeech import SUBSET_OPTION, load_librispeech
 from innmf.data.sources.timit import load_timit
 
 SPEC_FORMS = (
     "'default' (the embedded corpus), 'timit:PATH' (or 'timit' with INNMF_TIMIT set), "
-    "'folder:PATH' (PATH/<speaker>/*.wav|flac|ogg)"
+    "'folder:PATH' (PATH/<speaker>/*.wav|flac|ogg), "
+    "'librispeech:PATH' (PATH/<subset>/<speaker>/<chapter>/*.flac)"
 )
+
+OPTIONS: dict[str, tuple[str, ...]] = {
+    "default": (),
+    "timit": ("split", "sa"),
+    "folder": (),
+    "librispeech": (SUBSET_OPTION,),
+}
+"""Options each corpus kind accepts after ``?`` (or as keywords of :func:`load_corpus`)."""
 
 
 def _embedded(path: str, options: dict[str, Any]) -> Corpus:
@@ -54,10 +66,18 @@ def _folder(path: str, options: dict[str, Any]) -> Corpus:
     return load_folder(_existing_dir(path, "folder"))
 
 
+def _librispeech(path: str, options: dict[str, Any]) -> Corpus:
+    if not path:
+        raise CorpusError("spec 'librispeech:' needs a path: 'librispeech:PATH' with "
+                          "PATH/<subset>/<speaker>/<chapter>/*.flac (or PATH a subset folder).")
+    return load_librispeech(_existing_dir(path, "librispeech"), **options)
+
+
 SOURCES: dict[str, Callable[[str, dict[str, Any]], Corpus]] = {
     "default": _embedded,
     "timit": _timit,
     "folder": _folder,
+    "librispeech": _librispeech,
 }
 """Corpus kinds by spec prefix; each loads ``(path, options)`` into a :class:`Corpus`."""
 
@@ -89,7 +109,32 @@ def parse_spec(spec: str) -> tuple[str, str, dict[str, str]]:
         raise CorpusError(f"unknown corpus spec '{spec}'; use one of {SPEC_FORMS}.")
     if kind == "default" and path:
         raise CorpusError(f"corpus spec 'default' takes no path (got '{spec}'); use 'folder:PATH'.")
+    check_options(kind, options)
     return kind, path.strip(), options
+
+
+def check_options(kind: str, options: dict[str, Any]) -> None:
+    """Refuse options that corpus ``kind`` does not know (a typo such as ``?splt=test``).
+
+    Raises:
+        CorpusError: an unknown option; the message lists the known ones.
+    """
+    unknown = sorted(set(options) - set(OPTIONS[kind]))
+    if unknown and not OPTIONS[kind]:
+        _no_options(kind, options)
+    if unknown:
+        known = ", ".join(OPTIONS[kind])
+        raise CorpusError(f"corpus '{kind}' has no option {', '.join(map(repr, unknown))}; "
+                          f"its options are: {known}.")
+
+
+def check_spec(spec: str) -> None:
+    """Check a spec's form, kind and option names without touching the disk (settings validation).
+
+    Raises:
+        CorpusError: an empty or unknown spec, or an unknown option.
+    """
+    parse_spec(spec)
 
 
 def load_corpus(spec: str = "default", **options: Any) -> Corpus:
@@ -103,6 +148,7 @@ def load_corpus(spec: str = "default", **options: Any) -> Corpus:
             ``folder:PATH``; options may follow after ``?``.
         **options: per kind. TIMIT: ``split`` (``all``/``train``/``test``, default
             ``all``), ``sa`` (include the shared SA1/SA2 sentences, default True).
+            LibriSpeech: ``subset`` (subset folder names joined by ``,``, default all).
             Folder: none. Keyword options override those in the spec.
 
     Returns:
@@ -114,6 +160,7 @@ def load_corpus(spec: str = "default", **options: Any) -> Corpus:
     """
     kind, path, spec_options = parse_spec(spec)
     merged: dict[str, Any] = {**spec_options, **options}
+    check_options(kind, merged)
     corpus = SOURCES[kind](path, merged)
     if len(corpus.speakers) < 2:
         raise CorpusError(
