@@ -1,5 +1,7 @@
 # Two entry points (see README): `make book` and `make test`.
-# Both create .venv when missing and reinstall only when pyproject.toml changes.
+# Both create .venv when missing and reinstall only when pyproject.toml or constraints.txt
+# changes. constraints.txt pins what this machine needs (torch's CPU build); the package's
+# own metadata asks only for ranges.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,10 +10,10 @@ PROFILE ?= quick
 
 .PHONY: book test bench clean env
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[book,dev]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[fast,book,dev]"
 	@touch $(STAMP)
 
 env: $(STAMP)
