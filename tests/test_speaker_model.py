@@ -10,7 +10,7 @@ import pytest
 from scipy import optimize
 from scipy import stats as sps
 
-from innmf.report.speaker_model import _Reml, speaker_design, speaker_interval
+from innmf.report.speaker_model import _Reml, coverage_study, speaker_design, speaker_interval
 
 
 def _design(n_trials: int, n_speakers: int, seed: int) -> list[str]:
@@ -66,19 +66,21 @@ def test_without_speaker_effects_the_fit_reaches_the_boundary() -> None:
 
 def test_speaker_interval_covers_where_the_trial_interval_does_not() -> None:
     labels = _design(40, 6, seed=0)
-    design, _ = speaker_design(labels)
+    study = coverage_study(labels, speaker_sd=(0.0, 0.5), n_data=300, seed=11).set_index("speaker_sd")
+    assert 0.90 <= study.loc[0.5, "speaker_coverage"] <= 0.98  # sigma_s / sigma_e = 0.5, crossed over the pairs
+    assert study.loc[0.5, "trial_coverage"] < 0.85
+    assert study.loc[0.0, "speaker_coverage"] >= 0.93  # without speaker effects: conservative, not wild
+    assert 0.92 <= study.loc[0.0, "trial_coverage"] <= 0.98  # the trial interval is right only then
+    assert (study["speaker_width"] > study["trial_width"]).all()
+    # The simulation itself against an independent count with scipy's t-interval.
     rng = np.random.default_rng(11)
-    n_data, true_mean = 300, -0.2
-    covered_speaker = covered_trial = 0
-    for _ in range(n_data):
-        effects = 0.5 * rng.standard_normal(6)  # sigma_s / sigma_e = 0.5, crossed over the pairs
-        y = true_mean + design @ effects + rng.standard_normal(40)
-        fit = speaker_interval(y, labels)
-        covered_speaker += fit.low <= true_mean <= fit.high
-        ci = sps.ttest_1samp(y, true_mean).confidence_interval(0.95)
-        covered_trial += ci.low <= true_mean <= ci.high
-    assert 0.90 <= covered_speaker / n_data <= 0.98
-    assert covered_trial / n_data < 0.85
+    covered = 0
+    for _ in range(300):
+        rng.standard_normal(6)  # the speaker effects, zero in this setting
+        y = rng.standard_normal(40)
+        ci = sps.ttest_1samp(y, 0.0).confidence_interval(0.95)
+        covered += ci.low <= 0.0 <= ci.high
+    assert covered / 300 == pytest.approx(study.loc[0.0, "trial_coverage"])
 
 
 def test_deterministic_and_clear_errors() -> None:
