@@ -185,7 +185,7 @@ def inr_ablation(
     for label, settings in tqdm(configs, desc="INR ablation", unit="fit", disable=not progress):
         start = time.perf_counter()
         model = ImplicitWNMF(int(rank), seed=int(seed), device=device, **settings)
-        histories[label] = model.fit(V, coords, epochs=int(epochs), optimizer=optimizer, lr=lr)
+        histories[label] = model.fit(V, coords, epochs=int(epochs), optimizer=optimizer, lr=lr).history_
         row: dict[str, Any] = {
             "label": label,
             "varied": "grid" if full else (label.split("=")[0] if label != "base" else "base"),

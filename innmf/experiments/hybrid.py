@@ -147,7 +147,7 @@ def fit_hybrid(
     start = time.perf_counter()
     # np.array copies: the cloud's arrays are read-only and torch warns on those.
     losses = model.fit(np.array(u), np.array(v), np.array(cloud.m), epochs=epochs, fraction=fraction,
-                       optimizer=optimizer, lr=lr, progress=progress)
+                       optimizer=optimizer, lr=lr, progress=progress).history_
     seconds = time.perf_counter() - start
     freqs = np.linspace(0.0, mapping.f_max, n_grid)
     W_raw = model.W(freqs / mapping.f_max)

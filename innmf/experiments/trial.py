@@ -126,12 +126,13 @@ def learn_speaker(
     from innmf.tf.stft import frequency_coordinate, magnitude
 
     p, K, device = settings["power"], int(settings["rank"]), settings["device"]
+    backend = settings.get("backend", "auto")  # "reference": the plain math of innmf.paper
     n_iter = int(settings["nmf_iter"])
     out = SpeakerModels()
     V_at = {n: magnitude(x, n, power=p) for n in window_sizes(settings)}
     for n, V in V_at.items():
         res = nmf(V, K, n_iter, seed=trial_seed(seed, index, slot, _NMF, n), device=device,
-                  loss_every=max(n_iter, 1))
+                  loss_every=max(n_iter, 1), backend=backend)
         out.nmf_W[n] = res.W
         if with_kl:
             out.kl[("NMF", n)] = kl_divergence(V, res.W @ res.H)
@@ -140,7 +141,7 @@ def learn_speaker(
     V_train = V_at[n_train] if n_train in V_at else magnitude(x, n_train, power=p)
     model = ImplicitWNMF(
         K, hidden=int(settings["hidden"]), n_freqs=int(settings["n_freqs"]),
-        seed=trial_seed(seed, index, slot, _INR), device=device,
+        seed=trial_seed(seed, index, slot, _INR), device=device, backend=backend,
     )
     opt = {"optimizer": settings["optimizer"], "lr": float(settings["lr"])}
     epochs = int(settings["inr_epochs"])  # only the networks are needed: record the first loss only
@@ -210,17 +211,18 @@ def separated_signals(
     from innmf.tf.stft import magnitude
 
     p, device = settings["power"], settings["device"]
+    backend = settings.get("backend", "auto")  # "reference": the plain math of innmf.paper
     V_mix = magnitude(mixture, n, power=p)
     ranks = [W.shape[1] for W in W_nmf]
     n_iter = int(settings["nmf_iter"])
     # loss_every=n_iter: only the factors are needed, not the loss history
     res = nmf(V_mix, sum(ranks), n_iter, W=np.hstack(W_nmf), fix_W=True,
-              seed=trial_seed(seed, index, _SEP_NMF, n), device=device, loss_every=max(n_iter, 1))
+              seed=trial_seed(seed, index, _SEP_NMF, n), device=device, loss_every=max(n_iter, 1), backend=backend)
     H_nmf = np.split(res.H, np.cumsum(ranks)[:-1], axis=0)
     fitted = fit_activations(
         V_mix, list(W_inr), epochs=int(settings["sep_epochs"]), optimizer=settings["optimizer"],
         lr=float(settings["lr"]), seed=trial_seed(seed, index, _SEP_INR, n), device=device,
-        loss_every=int(settings["sep_epochs"]),
+        loss_every=int(settings["sep_epochs"]), backend=backend,
     )
     fits = [("NMF", W_nmf, H_nmf), ("iN-NMF", W_inr, fitted.H)]
     if W_interp is not None:  # after the others: their draws are unchanged

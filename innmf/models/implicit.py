@@ -13,13 +13,21 @@
 
 All three minimise the mean generalised KL divergence with Rprop (lr 1e-3) by
 default; every method takes a ``device``; seeds fix every number (private
-generators, and the global RNG is left as it was). Used by the chapters
+generators, and the global RNG is left as it was). ``backend="reference"`` runs the
+plain math of :mod:`innmf.paper` (:mod:`innmf.paper.inr` networks,
+:mod:`innmf.paper.inmf` objectives through autograd, ``torch.optim.Rprop``);
+``"auto"``/``"fast"`` the fast path (:mod:`innmf.models.backends`). The models have
+an sklearn-style face: ``fit`` returns the model (the loss history is in
+``history_``), ``transform`` refits activations with the dictionary fixed,
+``components_`` is the dictionary at the training frequencies, and ``save``/``load``
+keep a fitted model (weights and the settings that rebuild it) in one file. Used by the chapters
 "Implicit neural factors", "Window-size generalisation", "Separation" and
 "Hybrid representations".
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,11 +35,14 @@ import torch
 import torch.nn.functional as nnf
 from torch import nn
 
-from innmf.accel.activations import fit_activations_fixed_W
-from innmf.paper.encoding import FourierEncoding, as_coordinates
-from innmf.models.inr import ComponentNetworks
 from innmf.accel.kl import KLTarget, mean_kl
-from innmf.models.training import make_step, train
+from innmf.models.backends import check_backend, export_stacked, import_stacked, make_networks
+from innmf.models.training import fit_H, make_step, train
+from innmf.paper import inmf
+from innmf.paper.encoding import as_coordinates
+
+SAVE_FORMAT = 1
+"""Version of the file layout written by ``save`` (``load`` refuses other versions)."""
 
 
 def _matrix(V, device: torch.device, dtype: torch.dtype, name: str = "V") -> torch.Tensor:
@@ -41,6 +52,25 @@ def _matrix(V, device: torch.device, dtype: torch.dtype, name: str = "V") -> tor
     # row-major: spectrograms arrive as transposed (column-major) views, and elementwise
     # passes mixing that layout with the model's row-major W H run strided
     return t.to(device=device, dtype=dtype).contiguous()
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+def _save(path: str | os.PathLike, kind: str, config: dict, state: dict) -> None:
+    torch.save({"format": SAVE_FORMAT, "class": kind, "config": config, "state": state}, path)
+
+
+def _load(path: str | os.PathLike, kind: str) -> tuple[dict, dict]:
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(saved, dict) or saved.get("format") != SAVE_FORMAT or saved.get("class") != kind:
+        raise ValueError(
+            f"{os.fspath(path)} is not a saved {kind} (format {SAVE_FORMAT}); save the model with {kind}.save(path)."
+        )
+    config = dict(saved["config"])
+    config["dtype"] = getattr(torch, config["dtype"])
+    return config, saved["state"]
 
 
 def _fork(device: torch.device):
@@ -68,7 +98,8 @@ class ImplicitWNMF(nn.Module):
         seed: seeds the networks, the encoding and H's initialisation.
         device: where to train ("cpu", "cuda").
         dtype: parameter dtype.
-        backend: grouped-product backend of :class:`ComponentNetworks`.
+        backend: ``"auto"`` (the fast path), ``"fast"`` or ``"reference"`` (the plain
+            math of :mod:`innmf.paper`; see :mod:`innmf.models.backends`).
     """
 
     def __init__(
@@ -92,11 +123,16 @@ class ImplicitWNMF(nn.Module):
         self.device = torch.device(device)
         self.dtype = dtype
         self.seed = int(seed)
-        enc = FourierEncoding(
-            n_freqs, encoding, encoding_scale, trainable_encoding, seed, n_sets=1 if shared_encoding else rank, dtype=dtype
+        self.backend = check_backend(backend)
+        self.config_ = dict(
+            rank=int(rank), hidden=int(hidden), n_freqs=int(n_freqs), n_layers=int(n_layers), activation=activation,
+            init=init, encoding=encoding, encoding_scale=float(encoding_scale),
+            trainable_encoding=bool(trainable_encoding), shared_encoding=bool(shared_encoding), seed=self.seed,
+            dtype=_dtype_name(dtype), backend=backend,
         )
-        self.net = ComponentNetworks(
-            rank, hidden, n_layers, activation, init, encoding=enc, seed=seed, backend=backend, device=device, dtype=dtype
+        self.net = make_networks(
+            backend, rank, hidden, n_layers, activation, init, n_freqs, encoding, encoding_scale, trainable_encoding,
+            shared_encoding, seed, device, dtype,
         )
         self.logits: nn.Parameter | None = None
         self._train_coords: torch.Tensor | None = None
@@ -119,6 +155,9 @@ class ImplicitWNMF(nn.Module):
         init = torch.rand(self.rank, Vt.shape[1], generator=gen, dtype=torch.float64)
         self.logits = nn.Parameter(init.to(self.device, self.dtype))
         self._train_coords = f
+        self._train_features = None
+        if self.backend == "reference":
+            return (lambda: inmf.loss_implicit_W(self.net, self.logits, Vt, f)), [*self.net.parameters(), self.logits]
         frozen = not self.net.encoding.trainable
         features = self._features(f) if frozen else None  # the encoding never changes: compute it once
         self._train_features = features
@@ -142,7 +181,7 @@ class ImplicitWNMF(nn.Module):
         lr: float = 1e-3,
         progress: bool = False,
         loss_every: int = 1,
-    ) -> np.ndarray:
+    ) -> "ImplicitWNMF":
         """Learn W's networks and H on a magnitude matrix (continues from the current
         network weights; H starts afresh at softplus(U[0, 1)), as in the paper).
 
@@ -157,13 +196,14 @@ class ImplicitWNMF(nn.Module):
             loss_every: record the loss every this many epochs (1: every epoch).
 
         Returns:
-            The loss history (mean KL per recorded epoch), also kept in ``history_``.
+            The model itself; the loss history (mean KL per recorded epoch) is in ``history_``.
         """
         with _fork(self.device):
             torch.manual_seed(self.seed)
             loss_fn, params = self._objective(V, freq_coords)
-            self.history_ = train(loss_fn, params, epochs, optimizer, lr, progress, "iN-NMF fit", loss_every)
-        return self.history_
+            self.history_ = train(loss_fn, params, epochs, optimizer, lr, progress, "iN-NMF fit", loss_every,
+                                  reference=self.backend == "reference")
+        return self
 
     def epoch_function(self, V, freq_coords, optimizer: str = "rprop", lr: float = 1e-3):
         """One training epoch of :meth:`fit` as a callable (``innmf bench`` times it).
@@ -172,7 +212,7 @@ class ImplicitWNMF(nn.Module):
         returned function is one full-batch optimiser step and returns the loss.
         """
         loss_fn, params = self._objective(V, freq_coords)
-        return make_step(loss_fn, params, optimizer, lr)
+        return make_step(loss_fn, params, optimizer, lr, reference=self.backend == "reference")
 
     @property
     def W_(self) -> np.ndarray:
@@ -180,10 +220,14 @@ class ImplicitWNMF(nn.Module):
         if self.logits is None:
             raise ValueError("The model is not fitted yet; call fit() first.")
         with torch.inference_mode():
-            features = self._train_features
-            if features is None:
-                features = self.net.encoding(self._train_coords)
-            return self.net.forward_features(features).cpu().numpy()
+            if self._train_features is None:
+                return self.net(self._train_coords).cpu().numpy()
+            return self.net.forward_features(self._train_features).cpu().numpy()
+
+    @property
+    def components_(self) -> np.ndarray:
+        """sklearn's name for the dictionary at the training frequencies, W (F x K) (= ``W_``)."""
+        return self.W_
 
     @property
     def H_(self) -> np.ndarray:
@@ -240,11 +284,61 @@ class ImplicitWNMF(nn.Module):
         Vt = _matrix(V, self.device, self.dtype)
         W = self.sample_W_tensor(freq_coords)
         with _fork(self.device):
-            H, self.refit_history_ = fit_activations_fixed_W(
+            H, self.refit_history_ = fit_H(
                 Vt, W, epochs, optimizer, lr, self.seed + 2 if seed is None else seed, progress, "refit H",
-                loss_every,
+                loss_every, reference=self.backend == "reference",
             )
         return H.cpu().numpy()
+
+    def transform(self, V, freq_coords, **options) -> np.ndarray:
+        """sklearn's ``transform``: activations of ``V`` under the learnt dictionary (fixed).
+
+        The dictionary is sampled at ``freq_coords``, so V may come from any window size.
+        ``options`` are those of :meth:`refit_H` (``epochs``, ``optimizer``, ``lr``, ...).
+
+        Returns:
+            H, shape (K, T).
+        """
+        return self.refit_H(V, freq_coords, **options)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the fitted model (network weights, H, training coordinates, settings) to one file.
+
+        :meth:`load` rebuilds it on any device and either backend, e.g. to sample the
+        dictionary at another window size N elsewhere.
+        """
+        if self.logits is None:
+            raise ValueError("The model is not fitted yet; call fit() before save().")
+        state = {
+            "networks": export_stacked(self.net),
+            "logits": self.logits.detach().cpu().clone(),
+            "train_coords": self._train_coords.detach().cpu().clone(),
+            "history": None if self.history_ is None else torch.from_numpy(np.asarray(self.history_)),
+        }
+        _save(path, "ImplicitWNMF", self.config_, state)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, device: str | torch.device = "cpu", backend: str | None = None) -> "ImplicitWNMF":
+        """Read a model written by :meth:`save`.
+
+        Args:
+            path: the file.
+            device: where to put it.
+            backend: override the saved backend (the weights are the same on both).
+
+        Returns:
+            The fitted model: ``sample_W``, ``W_``, ``H_``, ``transform`` work as after ``fit``.
+        """
+        config, state = _load(path, "ImplicitWNMF")
+        if backend is not None:
+            config["backend"] = backend
+        model = cls(**config, device=device)
+        import_stacked(model.net, state["networks"])
+        model.logits = nn.Parameter(state["logits"].to(model.device, model.dtype))
+        model._train_coords = state["train_coords"].to(model.device, model.dtype)
+        model._train_features = None
+        model.history_ = None if state["history"] is None else state["history"].numpy()
+        return model
 
 
 @dataclass
@@ -273,6 +367,7 @@ def fit_activations(
     dtype: torch.dtype = torch.float32,
     progress: bool = False,
     loss_every: int = 1,
+    backend: str = "auto",
 ) -> ActivationFit:
     """Model 3: fit the activations of fixed dictionaries on a mixture (supervised separation).
 
@@ -292,10 +387,13 @@ def fit_activations(
         dtype: computation dtype.
         progress: tqdm bar.
         loss_every: record the loss every this many epochs (1: all).
+        backend: ``"auto"``, ``"fast"`` or ``"reference"`` (autograd through
+            :func:`innmf.paper.inmf.loss_fixed_W` and ``torch.optim``).
 
     Returns:
         :class:`ActivationFit`.
     """
+    reference = check_backend(backend) == "reference"
     device = torch.device(device)
     if len(W_list) < 1:
         raise ValueError("Give at least one dictionary.")
@@ -308,8 +406,8 @@ def fit_activations(
             raise ValueError(f"W_list[{i}] has negative entries; dictionaries must be non-negative.")
     sizes = [W.shape[1] for W in Ws]
     with _fork(device):
-        H, losses = fit_activations_fixed_W(Vt, torch.cat(Ws, dim=1), epochs, optimizer, lr, seed, progress,
-                                            "fit activations", loss_every)
+        H, losses = fit_H(Vt, torch.cat(Ws, dim=1), epochs, optimizer, lr, seed, progress, "fit activations",
+                          loss_every, reference=reference)
     Hs = list(torch.split(H, sizes, dim=0))
     with torch.no_grad():
         estimates = [(W @ Hi).cpu().numpy() for W, Hi in zip(Ws, Hs)]
@@ -347,7 +445,7 @@ class _Side:
     points themselves. A frozen encoding is computed once here.
     """
 
-    def __init__(self, net: ComponentNetworks, coords: torch.Tensor, index: torch.Tensor | None):
+    def __init__(self, net: nn.Module, coords: torch.Tensor, index: torch.Tensor | None):
         self.net, self.coords, self.index = net, coords, index
         self.frozen = not net.encoding.trainable
         if self.frozen:
@@ -376,7 +474,8 @@ class ImplicitWH(nn.Module):
     is evaluated once per distinct coordinate and gathered to the points (the
     inverse indices are computed once, before training); ``"pointwise"`` evaluates
     both networks at every point, which is what the published code does, kept for
-    comparison (``innmf bench``).
+    comparison (``innmf bench``). The ``"reference"`` backend always evaluates
+    pointwise (the definition; same points drawn per epoch).
 
     Args:
         rank: K (the paper's hybrid demo: 2).
@@ -390,7 +489,7 @@ class ImplicitWH(nn.Module):
         seed: seeds both networks and the per-epoch sampling of points.
         device: where to train.
         dtype: parameter dtype.
-        backend: grouped-product backend.
+        backend: ``"auto"``, ``"fast"`` or ``"reference"`` (see :mod:`innmf.models.backends`).
     """
 
     def __init__(
@@ -412,13 +511,20 @@ class ImplicitWH(nn.Module):
         if evaluation not in ("distinct", "pointwise"):
             raise ValueError(f"evaluation must be 'distinct' or 'pointwise', got {evaluation!r}.")
         self.device, self.dtype, self.seed, self.evaluation = torch.device(device), dtype, int(seed), evaluation
+        self.backend = check_backend(backend)
+        self.config_ = dict(
+            rank=int(rank), hidden=int(hidden), n_freqs=int(n_freqs), n_layers=int(n_layers), activation=activation,
+            init=init, shared_encoding=bool(shared_encoding), evaluation=evaluation, seed=self.seed,
+            dtype=_dtype_name(dtype), backend=backend,
+        )
         common = dict(
             hidden=hidden, n_layers=n_layers, activation=activation, init=init, n_freqs=n_freqs,
-            shared_encoding=shared_encoding, backend=backend, device=device, dtype=dtype,
+            shared_encoding=shared_encoding, device=device, dtype=dtype,
         )
-        self.W_net = ComponentNetworks(rank, seed=self.seed, **common)
-        self.H_net = ComponentNetworks(rank, seed=self.seed + 104729, **common)
+        self.W_net = make_networks(backend, rank, seed=self.seed, **common)
+        self.H_net = make_networks(backend, rank, seed=self.seed + 104729, **common)
         self.history_: np.ndarray | None = None
+        self._train_f: torch.Tensor | None = None
 
     @property
     def rank(self) -> int:
@@ -435,6 +541,15 @@ class ImplicitWH(nn.Module):
             raise ValueError(f"fraction must be in (0, 1], got {fraction}.")
         n = mm.numel()
         n_batch = max(1, int(round(fraction * n)))
+        gen = torch.Generator(device=self.device).manual_seed(self.seed + 2)
+        self._train_f = torch.unique(ff)
+        if self.backend == "reference":
+
+            def reference_loss() -> torch.Tensor:
+                idx = torch.randperm(n, generator=gen, device=self.device)[:n_batch] if n_batch < n else slice(None)
+                return inmf.loss_implicit_WH(self.W_net, self.H_net, tt[idx], ff[idx], mm[idx])
+
+            return reference_loss, [*self.W_net.parameters(), *self.H_net.parameters()]
         target = KLTarget(mm)
         if self.evaluation == "distinct":
             f_coords, f_index = torch.unique(ff, return_inverse=True)
@@ -443,7 +558,6 @@ class ImplicitWH(nn.Module):
             f_coords, f_index, t_coords, t_index = ff, None, tt, None
         w_side = _Side(self.W_net, f_coords, f_index)
         h_side = _Side(self.H_net, t_coords, t_index)
-        gen = torch.Generator(device=self.device).manual_seed(self.seed + 2)
 
         def loss_fn() -> torch.Tensor:
             idx = None
@@ -464,7 +578,7 @@ class ImplicitWH(nn.Module):
         optimizer: str = "rprop",
         lr: float = 1e-3,
         progress: bool = False,
-    ) -> np.ndarray:
+    ) -> "ImplicitWH":
         """Fit both networks on the cloud (continues from the current weights).
 
         Args:
@@ -479,18 +593,46 @@ class ImplicitWH(nn.Module):
             progress: tqdm bar.
 
         Returns:
-            The loss history (mean KL over each epoch's points), kept in ``history_``.
+            The model itself; the loss history (mean KL over each epoch's points) is in ``history_``.
         """
         with _fork(self.device):
             torch.manual_seed(self.seed)
             loss_fn, params = self._objective(t, f, m, fraction)
-            self.history_ = train(loss_fn, params, epochs, optimizer, lr, progress, "iN-NMF (W, H implicit)")
-        return self.history_
+            self.history_ = train(loss_fn, params, epochs, optimizer, lr, progress, "iN-NMF (W, H implicit)",
+                                  reference=self.backend == "reference")
+        return self
 
     def epoch_function(self, t, f, m, fraction: float = 0.5, optimizer: str = "rprop", lr: float = 1e-3):
         """One training epoch of :meth:`fit` as a callable (``innmf bench`` times it)."""
         loss_fn, params = self._objective(t, f, m, fraction)
-        return make_step(loss_fn, params, optimizer, lr)
+        return make_step(loss_fn, params, optimizer, lr, reference=self.backend == "reference")
+
+    @property
+    def components_(self) -> np.ndarray:
+        """The frequency templates W (F x K) at the distinct frequencies of the training cloud."""
+        if self._train_f is None:
+            raise ValueError("The model is not fitted yet; call fit() first.")
+        return self.W(self._train_f)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write both networks' weights and the settings that rebuild the model to one file (see :meth:`load`)."""
+        state = {"W_net": export_stacked(self.W_net), "H_net": export_stacked(self.H_net),
+                 "train_f": None if self._train_f is None else self._train_f.detach().cpu().clone(),
+                 "history": None if self.history_ is None else torch.from_numpy(np.asarray(self.history_))}
+        _save(path, "ImplicitWH", self.config_, state)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, device: str | torch.device = "cpu", backend: str | None = None) -> "ImplicitWH":
+        """Read a model written by :meth:`save` (``backend`` overrides the saved one)."""
+        config, state = _load(path, "ImplicitWH")
+        if backend is not None:
+            config["backend"] = backend
+        model = cls(**config, device=device)
+        import_stacked(model.W_net, state["W_net"])
+        import_stacked(model.H_net, state["H_net"])
+        model._train_f = None if state["train_f"] is None else state["train_f"].to(model.device, model.dtype)
+        model.history_ = None if state["history"] is None else state["history"].numpy()
+        return model
 
     def W(self, f_coords) -> np.ndarray:
         """Sample the frequency templates: (F, K) at the given coordinates."""

@@ -102,6 +102,7 @@ class ReferenceNetworks(nn.Module):
         encodings = [drawn] * K if shared_encoding else [_one_set(drawn, k) for k in range(K)]
         d_in = drawn.out_features
         self.networks = nn.ModuleList([component_network(e, d_in, h, L, activation) for e in encodings])
+        self.to(device=device, dtype=dtype)  # before the draws are copied in: float64 draws rounded once
         dims = [d_in] + [h] * L + [1]
         gen = torch.Generator().manual_seed(int(seed) + 7919)  # independent of the phases' stream
         with torch.no_grad():
@@ -114,7 +115,6 @@ class ReferenceNetworks(nn.Module):
                     layer.weight.copy_(_uniform(gen, (fan_out, fan_in), w_bound))
                 for layer in layers:
                     layer.bias.copy_(_uniform(gen, (fan_out,), b_bound))
-        self.to(device=device, dtype=dtype)
 
     def linears(self, k: int) -> list[nn.Linear]:
         """Component k's linear layers, first to last."""
