@@ -9,7 +9,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from innmf.data.paths import build_dir
+from innmf.data.paths import build_dir, repository_root
+
+
+def shown_path(path: str | Path) -> str:
+    """A path as a reader may see it: relative to the checkout, never an absolute build path."""
+    path = Path(path)
+    root = repository_root()
+    for base in ((root,) if root else ()) + (Path.cwd(),):
+        try:
+            return Path(path).resolve().relative_to(base.resolve()).as_posix()
+        except ValueError:
+            continue
+    return path.name if path.is_absolute() else path.as_posix()
 
 
 def results_dir_for(settings: dict[str, Any]) -> Path:
@@ -50,7 +62,80 @@ def chapter_results(
     from innmf.experiments import load_results, run_experiments
 
     if results_from is not None:
-        return load_results(results_from), f"read from the results store `{results_from}`"
+        return load_results(results_from), f"read from the results store `{shown_path(results_from)}`"
     store = results_dir or results_dir_for(settings)
-    rows = run_experiments(settings, ("reconstruction", "separation"), out=store, workers=workers)
-    return rows, f"computed (or resumed) in the results store `{store}`"
+    rows = run_experiments(settings, ("reconstruction", "separation"), out=store, workers=workers,
+                           progress=False)
+    return rows, f"computed (or resumed) in the results store `{shown_path(store)}`"
+
+
+RECORDED_RUN = "results/paper-embedded"
+"""The recorded paper-profile run, relative to the checkout (chapter "Reproducing at scale")."""
+
+
+def recorded_results() -> Any | None:
+    """The recorded paper-profile run's per-trial rows, or None when this checkout has none.
+
+    Chapters "What holds up", "Reconstruction across window sizes" and "Separating two
+    speakers" set its verdicts beside the quick build's.
+    """
+    from innmf.experiments import load_results
+
+    root = repository_root() or Path.cwd()
+    store = root / RECORDED_RUN
+    if not (store / "manifest.json").exists():
+        return None
+    return load_results(store)
+
+
+def check(answer: Any, expected: Any, what: str, rtol: float = 0.02) -> str:
+    """Check a student's answer to an exercise: a number (within ``rtol``) or a shape.
+
+    The exercises' check functions below compute ``expected`` from the chapter's own
+    data and call this, so a student can test an answer before opening the solution.
+
+    Returns:
+        A sentence saying "correct" or what was expected.
+
+    Raises:
+        ValueError: the answer is not a number or a shape.
+    """
+    import numpy as np
+
+    if isinstance(expected, tuple):
+        ok = tuple(np.shape(answer)) == expected if not isinstance(answer, tuple) else answer == expected
+        got = answer if isinstance(answer, tuple) else tuple(np.shape(answer))
+        return f"{what}: correct, {expected}." if ok else f"{what}: not quite: you have {got}, expected {expected}."
+    try:
+        value = float(answer)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what}: the answer should be a number, got {answer!r}.") from None
+    if bool(np.isclose(value, float(expected), rtol=rtol, atol=0.0)):
+        return f"{what}: correct ({value:.6g})."
+    return f"{what}: not quite: {value:.6g}, expected about {float(expected):.6g} (within {rtol:.0%})."
+
+
+def check_bins(n_fft: int, answer: Any) -> str:
+    """Exercise of chapter "NMF recap": the number of rows of W (STFT bins) for window size N."""
+    return check(answer, n_fft // 2 + 1, f"bins of an N = {n_fft} STFT", rtol=0.0)
+
+
+def check_network_parameters(hidden: int, n_freqs: int, answer: Any) -> str:
+    """Exercise of chapter "Implicit neural factors": trainable parameters of one component's network."""
+    d_in = 2 * n_freqs
+    expected = d_in * hidden + hidden + 3 * (hidden * hidden + hidden) + hidden + 1
+    return check(answer, expected, f"parameters of one network (J = {n_freqs}, h = {hidden})", rtol=0.0)
+
+
+def check_coordinate_shift(n_small: int, n_large: int, sample_rate: int, answer: Any) -> str:
+    """Exercise of chapter "Implicit neural factors": the largest Hz shift of the paper's coordinate.
+
+    Bin k of an N-point DFT is at k sr / N Hz but at coordinate k/(N/2+1) − 0.5; a
+    coordinate x therefore means (x + 0.5)(N/2+1) sr / N Hz, which depends on N. The
+    answer is the largest difference, over x in [−0.5, 0.5), between the two sizes.
+    """
+    def hz(n: int) -> float:
+        return (n // 2 + 1) * sample_rate / n  # Hz per unit of x + 0.5
+
+    expected = abs(hz(n_small) - hz(n_large))
+    return check(answer, expected, f"largest shift between N = {n_small} and N = {n_large} (Hz)")

@@ -15,14 +15,25 @@
 #
 # Before replacing the factors of NMF by neural networks we need the thing being replaced.
 # This chapter factorises the magnitude spectrogram of one speaker with classic NMF, the
-# way the paper's baseline does (book page paper_setup: KL multiplicative updates, rank $K=20$, the init
-# $10 + \mathcal{N}(0,1)$, compressed magnitudes $V = |X|^{0.5}$), and looks at what comes
-# out: spectral templates $W$, activations $H$, how fast the loss falls, and what the
-# model sounds like.
+# way the paper's baseline does ({doc}`../book/paper_setup` §3: KL multiplicative updates,
+# rank $K=20$, the init $10 + \mathcal{N}(0,1)$, compressed magnitudes $V = |X|^{0.5}$), and
+# looks at what comes out: spectral templates $W$, activations $H$, how fast the loss
+# falls, and what the model sounds like.
+#
+# ```{admonition} Learning objectives
+# :class: tip
+# After this chapter you can
+# - compute the compressed magnitude spectrogram $V = |X|^p$ the paper factorises;
+# - fit NMF with multiplicative updates for the KL, Euclidean and Itakura–Saito divergences
+#   and compare the fits fairly;
+# - read templates $W$ and activations $H$, and resynthesise audio from a model.
+#
+# **You need:** Python and NumPy, the STFT. No earlier chapter. Symbols: {doc}`../book/glossary`.
+# ```
 #
 # NMF approximates $V \in \mathbb{R}_+^{F\times T}$ by $\hat V = WH$ by minimising a
-# divergence $D(V \,\|\, \hat V)$. The multiplicative updates of Lee & Seung, generalised
-# to the $\beta$-divergence family by Févotte & Idier, are
+# divergence $D(V \,\|\, \hat V)$. The multiplicative updates of {cite:t}`lee2001`, generalised
+# to the $\beta$-divergence family by {cite:t}`fevotte2011`, are
 #
 # $$H \leftarrow H \odot \frac{W^\top\big(V \odot \hat V^{\beta-2}\big)}{W^\top \hat V^{\beta-1}},
 # \qquad
@@ -44,15 +55,17 @@
 profile = "quick"  # smoke | quick | paper (innmf/experiments/settings.py)
 overrides = {}  # any single setting, e.g. {"corpus": "timit:/data/TIMIT", "rank": 10}
 
-# %%
+# %% tags=["hide-input"]
 # %matplotlib inline
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from IPython.display import Audio, display
+from IPython.display import Markdown, display
 
 from innmf import SAMPLE_RATE
+from innmf.chapters import check_bins
 from innmf.report import figures
+from innmf.report.format import format_table
 from innmf.data import load_corpus
 from innmf.paper.divergences import beta_divergence
 from innmf.models.nmf import nmf
@@ -78,7 +91,7 @@ print(f"speaker {speaker.id} ({speaker.sex}), {len(x) / SAMPLE_RATE:.1f} s, "
 # orthonormal DFT. With $N=2000$ at 16 kHz the window lasts 125 ms, so bins are 8 Hz
 # apart and frames 62.5 ms apart: fine in frequency, coarse in time.
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Magnitude STFT of the speaker's training excerpt in dB (60 dB range), at the paper's training window size.", "name": "fig-nmf-spectrogram"}}
 fig, ax = plt.subplots(figsize=(9, 3.2))
 mesh = ax.pcolormesh(times, freqs, 20 * np.log10(np.abs(X) + 1e-6), shading="nearest",
                      vmin=-60 + 20 * np.log10(np.abs(X).max()), cmap="magma")
@@ -92,7 +105,7 @@ plt.show()
 # Every run starts from the same seeded paper initialisation and runs the profile's
 # number of iterations (`nmf_iter`).
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Loss against iteration for NMF with three divergences from the same initialisation; each curve in its own divergence's units.", "name": "fig-nmf-convergence"}}
 betas = {"KL (β=1)": 1.0, "Euclidean (β=2)": 2.0, "Itakura–Saito (β=0)": 0.0}
 fits = {name: nmf(V, K, P["nmf_iter"], beta=beta, init="paper", seed=P["seed"], device=P["device"])
         for name, beta in betas.items()}
@@ -108,14 +121,16 @@ display(figures.convergence({name: fit.losses for name, fit in fits.items()},
 # slowly from this initialisation, so with few iterations it may not be there yet.
 
 # %%
-# NBVAL_CHECK_OUTPUT
 table = pd.DataFrame(
-    {name: {f"D_{{β={b:g}}}": beta_divergence(V, fit.W @ fit.H, b) for b in betas.values()}
+    {name: {f"measured by {m}": beta_divergence(V, fit.W @ fit.H, b) for m, b in betas.items()}
      for name, fit in fits.items()}
-).T
-print(table.map(lambda v: f"{v:.3e}").to_string())
+).T.rename_axis("trained for")
+display(format_table(table, formats={c: "{:.3e}" for c in table}))
 best = {col: table[col].idxmin() for col in table}
-print("lowest per column:", "; ".join(f"{col} → {row}" for col, row in best.items()))
+display(Markdown("Lowest per column: " + "; ".join(f"{col} → {row}" for col, row in best.items()) + "."))
+
+# %% tags=["remove-cell", "nbval-check-output"]
+print(table.map(lambda v: f"{v:.3e}").to_string())
 
 # %% [markdown]
 # ## Templates and activations (KL)
@@ -123,7 +138,7 @@ print("lowest per column:", "; ".join(f"{col} → {row}" for col, row in best.it
 # strongly, it is used. Sorting the components by their centre frequency makes the
 # picture readable: low templates hold voiced harmonics, high ones fricatives.
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "KL-NMF factors: templates W (columns, each scaled to peak 1, sorted by centre frequency) and their activations H.", "name": "fig-nmf-factors"}}
 fit = fits["KL (β=1)"]
 order = np.argsort((fit.W * freqs[:, None]).sum(0) / fit.W.sum(0))
 scale = fit.W.max(axis=0)  # unit-peak templates, activations rescaled: WH is unchanged
@@ -143,14 +158,14 @@ def resynthesise(V_hat: np.ndarray) -> np.ndarray:
 
 y = resynthesise(fit.W @ fit.H)
 snr = 10 * np.log10(np.sum(x**2) / np.sum((x - y) ** 2))
-print(f"signal-to-reconstruction-error ratio of the KL model: {snr:.1f} dB")
-print("original")
-display(Audio(x, rate=SAMPLE_RATE))
-print(f"NMF model, K = {K}")
-display(Audio(y, rate=SAMPLE_RATE))
 low = fit.W[:, order[: K // 2]] @ fit.H[order[: K // 2]]
-print(f"the {K // 2} lowest templates only (soft-masked)")
-display(Audio(resynthesise(low / np.maximum(fit.W @ fit.H, 1e-12) * V), rate=SAMPLE_RATE))
+display(Markdown(f"Signal-to-reconstruction-error ratio of the KL model: **{snr:.1f} dB**."))
+display(figures.audio_table([
+    ("original", x),
+    (f"NMF model, K = {K}", y),
+    (f"the {K // 2} lowest templates only (soft-masked)",
+     resynthesise(low / np.maximum(fit.W @ fit.H, 1e-12) * V)),
+], rate=SAMPLE_RATE))
 
 # %% [markdown]
 # ## What carries over to iN-NMF
@@ -159,14 +174,103 @@ display(Audio(resynthesise(low / np.maximum(fit.W @ fit.H, 1e-12) * V), rate=SAM
 # {doc}`02_implicit_factors` replaces the rows of $W$ by a function of frequency.
 #
 # ## Exercises
-# 1. Change `rank` (e.g. `overrides = {"rank": 5}` and `{"rank": 60}`). How does the
-#    final KL change, and what do the templates start to look like at high rank?
-# 2. Set `power` to 1 (plain magnitudes) and to 2 (power spectrogram). Which divergence
-#    gives the most natural-sounding reconstruction at each power? Why might the paper
-#    have chosen $p = 0.5$?
-# 3. Derive the multiplicative update for $H$ under the KL divergence from the gradient
-#    $\nabla_H D = W^\top(\mathbf{1} - V/\hat V)$ split into its positive and negative
-#    parts, and check it against `innmf/models/nmf.py`.
-# 4. The fused updates of `innmf/accel/mu_fused_kl.py` need $\hat V$ only one block of rows at a
-#    time. Why does that work for the update of $W$ row by row, and what must be
-#    accumulated over all rows before $H$ can be updated?
+# Each solution is executed whenever the book is built and tested, so it cannot rot; on
+# the short `smoke` profile its numbers mean little.
+#
+# ```{exercise} Rank
+# :label: ex-nmf-rank
+# Fit KL-NMF with rank $K = 5$ and $K = 40$ besides the paper's 20 (`nmf(V, K, ...)`, or
+# `overrides = {"rank": 5}` for the whole chapter). How does the final KL change, and
+# what do the templates start to look like at high rank?
+# ```
+#
+# ```{solution-start} ex-nmf-rank
+# :class: dropdown
+# ```
+
+# %%
+ranks = {k: nmf(V, k, P["nmf_iter"], beta=1, init="paper", seed=P["seed"], device=P["device"]) for k in (5, K, 40)}
+display(format_table(pd.DataFrame({"rank K": list(ranks), "final KL": [r.losses[-1] for r in ranks.values()]}),
+                     formats={"final KL": "{:.3e}"}))
+
+# %% [markdown]
+# The KL falls with the rank: more templates, more freedom. At high rank templates
+# specialise: many hold a single harmonic or a single phone's spectrum, and several
+# become near-duplicates that share the work.
+#
+# ```{solution-end}
+# ```
+#
+# ```{exercise} Compression
+# :label: ex-nmf-power
+# Refit KL-NMF on plain magnitudes ($p = 1$) and on the power spectrogram ($p = 2$).
+# Compare the signal-to-error ratio of the resynthesis with $p = 0.5$'s. Why might the
+# paper have chosen $p = 0.5$?
+# ```
+#
+# ```{solution-start} ex-nmf-power
+# :class: dropdown
+# ```
+
+# %%
+def snr_at(power: float) -> float:
+    V_p = np.abs(X) ** power
+    f_p = nmf(V_p, K, P["nmf_iter"], beta=1, init="paper", seed=P["seed"], device=P["device"])
+    y_p = istft((f_p.W @ f_p.H) ** (1 / power) * np.exp(1j * np.angle(X)), n_fft, len(x))
+    return 10 * np.log10(np.sum(x**2) / np.sum((x - y_p) ** 2))
+
+
+display(format_table(pd.DataFrame({"p": [0.5, 1.0, 2.0], "SNR (dB)": [snr_at(q) for q in (0.5, 1.0, 2.0)]}),
+                     formats={"SNR (dB)": "{:.1f}"}))
+
+# %% [markdown]
+# Compression shrinks the dynamic range: with $p = 2$ a few loud harmonics dominate the
+# loss and quiet detail is modelled badly; with $p = 0.5$ the loud and the quiet parts
+# weigh more evenly, which also makes the soft masks of {doc}`04_separation` better
+# behaved.
+#
+# ```{solution-end}
+# ```
+#
+# ```{exercise} The KL update of H
+# :label: ex-nmf-derive
+# Derive the multiplicative update for $H$ under the KL divergence from the gradient
+# $\nabla_H D = W^\top(\mathbf{1} - V/\hat V)$ split into its positive and negative parts.
+# Apply one update to the fitted factors and check that the KL does not increase.
+# ```
+#
+# ```{solution-start} ex-nmf-derive
+# :class: dropdown
+# ```
+
+# %%
+# positive part W^T 1, negative part W^T (V / V_hat): H <- H * negative / positive
+W_, H_ = fit.W, fit.H
+H_next = H_ * (W_.T @ (V / (W_ @ H_))) / W_.sum(axis=0)[:, None]
+before, after = beta_divergence(V, W_ @ H_, 1.0), beta_divergence(V, W_ @ H_next, 1.0)
+print(f"KL before {before:.6e}, after one update {after:.6e}: "
+      f"{'not increased' if after <= before * (1 + 1e-9) else 'INCREASED'}")
+
+# %% [markdown]
+# ```{solution-end}
+# ```
+#
+# ```{exercise} Rows of W
+# :label: ex-nmf-bins
+# A dictionary learnt at $N = 2000$ has 1001 rows. How many rows would NMF's $W$ have at
+# $N = 1000$? Check your answer with `check_bins(1000, answer)`.
+# ```
+#
+# ```{solution-start} ex-nmf-bins
+# :class: dropdown
+# ```
+
+# %%
+print(check_bins(1000, 1000 // 2 + 1))
+
+# %% [markdown]
+# An $N$-point real DFT has $N/2 + 1$ non-negative frequencies: 501 at $N = 1000$, so the
+# 1001-row dictionary cannot be used there.
+#
+# ```{solution-end}
+# ```

@@ -15,7 +15,7 @@
 #
 # {doc}`01_nmf_recap` ended on the limitation this book is about: a dictionary $W$ learnt
 # at one window size $N$ has one row per STFT bin of that $N$ and describes nothing else.
-# iN-NMF (Subramani et al., 2024) replaces each column $W_k$ by a *function* of frequency,
+# iN-NMF {cite:p}`subramani2024` replaces each column $W_k$ by a *function* of frequency,
 # $W_k(f)$, represented by a small neural network — an implicit neural representation
 # (INR). The model of a spectrogram is still
 #
@@ -26,12 +26,23 @@
 # piece by piece (the encoding, the layers), fits it to one speaker, samples one learnt
 # template at several resolutions, and ends with an ablation of the design choices that
 # the paper fixes without testing.
+#
+# ```{admonition} Learning objectives
+# :class: tip
+# After this chapter you can
+# - explain the spectral bias of neural networks and what a Fourier encoding does about it;
+# - build and count the parameters of the paper's per-component network;
+# - fit iN-NMF to a spectrogram and sample the learnt dictionary at any window size;
+# - read a paired, one-factor-at-a-time ablation and say which differences are ties.
+#
+# **You need:** {doc}`01_nmf_recap` (NMF, the KL divergence, $V = |X|^p$).
+# ```
 
 # %% tags=["parameters"]
 profile = "quick"  # smoke | quick | paper (innmf/experiments/settings.py)
 overrides = {}  # any single setting, e.g. {"corpus": "timit:/data/TIMIT", "rank": 10}
 
-# %%
+# %% tags=["hide-input"]
 # %matplotlib inline
 import time
 
@@ -39,7 +50,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from innmf import SAMPLE_RATE
+from IPython.display import Markdown, display
+
+from innmf.chapters import check, check_coordinate_shift, check_network_parameters
 from innmf.report import figures
+from innmf.report.format import format_table
 from innmf.experiments.ablation import inr_ablation
 from innmf.data import load_corpus
 from innmf.paper.encoding import FourierEncoding
@@ -70,11 +85,11 @@ print(f"speaker {speaker.id}, {len(x) / SAMPLE_RATE:.1f} s, N = {n_fft}: V is {V
 # so the same physical frequency lands on (almost) the same $x$ whatever $N$ is.
 #
 # A multilayer perceptron fed the raw scalar $x$ learns smooth functions first and fine
-# detail late or never — the *spectral bias* of neural networks (Rahaman et al., 2019).
+# detail late or never — the *spectral bias* of neural networks {cite:p}`rahaman2019`.
 # A speech spectrum is anything but smooth: voiced frames are combs of harmonics 100–250 Hz
-# apart, i.e. 12–30 bins at $N = 2000$. Tancik et al. (2020) showed that mapping the input
+# apart, i.e. 12–30 bins at $N = 2000$. {cite:t}`tancik2020` showed that mapping the input
 # through sinusoids of increasing frequency first lets the network fit such detail. The
-# paper's encoding (book page paper_setup §2) uses $J$ fixed octave-spaced frequencies and random phases:
+# paper's encoding ({doc}`../book/paper_setup` §2) uses $J$ fixed octave-spaced frequencies and random phases:
 #
 # $$\gamma(x) = \big[\cos(\pi 2^j x + b_j),\ \sin(\pi 2^j x + b_j)\big]_{j=0}^{J-1},
 # \qquad b_j \sim \mathcal N(0, 1),$$
@@ -85,7 +100,7 @@ print(f"speaker {speaker.id}, {len(x) / SAMPLE_RATE:.1f} s, N = {n_fft}: V is {V
 # completes $2^{j-1}$ periods over the whole axis, so the finest ($j=9$) has a period of
 # $2^{-8}$ in $x$, about 4 bins at $N=2000$ (31 Hz).
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The paper's Fourier encoding of the frequency coordinate: all features as an image (left), four of them against frequency at the training window size (right).", "name": "fig-inr-encoding"}}
 enc = FourierEncoding(n_freqs=P["n_freqs"], kind="paper", seed=seed)
 xs = np.linspace(-0.5, 0.5, 2001)
 feats = enc(xs).numpy()
@@ -104,7 +119,7 @@ for j in (0, 3, 6, 9):
         ax_lines.plot(hz, feats[:, j] + 2.5 * j / 3, label=f"cos(π 2^{j} x + b_{j})")
 ax_lines.set(xlabel=f"frequency (Hz) at N = {n_fft}", yticks=[], xlim=(0, 2000),
              title="four of the features, offset, 0–2 kHz")
-ax_lines.legend(loc="upper right", fontsize=8, framealpha=0.9)
+figures.outside_legend(ax_lines)
 plt.show()
 
 # %% [markdown]
@@ -114,7 +129,7 @@ plt.show()
 # of period 2: essentially the raw coordinate), $J = 4$ and the paper's $J = 10$, each for
 # the profile's number of epochs.
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "One voiced frame (grey) fitted by a rank-1 iN-NMF with J = 1, 4 and 10 encoding frequencies: spectral bias in action.", "name": "fig-inr-spectral-bias"}}
 t_loud = int(np.argmax(V.sum(axis=0)))
 frame = V[:, [t_loud]]
 frame_fits = {}
@@ -128,7 +143,7 @@ for ax, (j, fitted), color in zip(axes, frame_fits.items(), ("tab:blue", "tab:or
     ax.plot(freqs, frame[:, 0], color="0.6", lw=2.5, label=f"V at t = {times[t_loud]:.2f} s")
     ax.plot(freqs, fitted[:, 0], color=color, lw=1.2, label=f"J = {j}: KL {kl_divergence(frame, fitted):.1e}")
     ax.set(ylabel="|X|^p", xlim=(0, 2000))
-    ax.legend(loc="upper right", fontsize=8)
+    figures.outside_legend(ax)
 axes[0].set_title(f"one frame fitted by one network, {P['inr_epochs']} epochs")
 axes[-1].set_xlabel("frequency (Hz)")
 plt.show()
@@ -144,7 +159,7 @@ plt.show()
 # behaves between the bins it was trained on.
 #
 # ## The network
-# Each component $k$ has its own network (book page paper_setup §2; the published code's layout for
+# Each component $k$ has its own network ({doc}`../book/paper_setup` §2; the published code's layout for
 # speech, width $h=64$):
 #
 # $$x \xrightarrow{\gamma} \mathbb R^{2J} \xrightarrow{\text{Linear}} \mathbb R^{h}
@@ -156,7 +171,7 @@ plt.show()
 # or multiplicative updates classic NMF needs. There is no activation after the first
 # layer, so the first two linear maps compose into one — the network is a three-sine-layer
 # MLP with an over-parameterised first layer. And the weights use PyTorch's default
-# initialisation, not the SIREN rule (Sitzmann et al., 2020), so the sines start in their
+# initialisation, not the SIREN rule {cite:p}`sitzmann2020`, so the sines start in their
 # nearly linear range. $H$ is a free $K\times T$ matrix, $H = \operatorname{softplus}(\Theta)$.
 #
 # The published code calls the $K$ networks one after another. `innmf.models.inr.ComponentNetworks`
@@ -186,12 +201,12 @@ print(f"{n_net:,} trainable network parameters = K x {n_net // K:,}; "
 # $10^{-3}$). An NMF iteration and an Rprop epoch are different amounts of work, so
 # compare where the curves end, not their slopes.
 
-# %%
+# %% mystnb={"figure": {"caption": "Training curves of NMF (multiplicative updates) and iN-NMF (Rprop) on the same spectrogram; compare where they end, not their slopes.", "name": "fig-inr-training"}}
 start = time.perf_counter()
 res = nmf(V, K, P["nmf_iter"], beta=1, init="paper", seed=seed, device=P["device"])
 t_nmf = time.perf_counter() - start
 start = time.perf_counter()
-history = model.fit(V, coords, epochs=P["inr_epochs"], progress=True, **fit_options)
+history = model.fit(V, coords, epochs=P["inr_epochs"], progress=False, **fit_options).history_
 t_inr = time.perf_counter() - start
 W_inr, H_inr = model.sample_W(coords), model.H_
 kl_nmf, kl_inr = kl_divergence(V, res.W @ res.H), kl_divergence(V, W_inr @ H_inr)
@@ -208,12 +223,12 @@ print(f"final KL: NMF {kl_nmf:.3e} ({t_nmf:.1f} s), iN-NMF {kl_inr:.3e} ({t_inr:
 
 # %% [markdown]
 # The paper reports iN-NMF 7 % worse than NMF at the training size after 1000 epochs
-# against 3000 iterations (book page paper_setup §3); the shorter profiles leave both models, the network
+# against 3000 iterations ({doc}`../book/paper_setup` §3); the shorter profiles leave both models, the network
 # most, further from convergence. The learnt factors look like NMF's: harmonic templates
 # low in frequency, broadband ones high up (components sorted by centroid, each template
 # scaled to its maximum and its activations by the inverse).
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "iN-NMF factors of the same speaker: the networks sampled at the training bins (each template scaled to peak 1) and their activations.", "name": "fig-inr-factors"}}
 order = np.argsort((W_inr * freqs[:, None]).sum(0) / W_inr.sum(0))
 peak = W_inr.max(axis=0)  # show each template scaled to its maximum (W H unchanged)
 fig = figures.factors((W_inr / peak)[:, order], (H_inr * peak[:, None])[order], freqs, times,
@@ -230,7 +245,7 @@ fig
 # similar to it (cosine similarity), which exists only at $N=2000$'s 1001 bins (scaled
 # by least squares: NMF's factors have no fixed scale).
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "One learnt template sampled at four window sizes and on a dense grid, against the closest NMF template (top: 0 to 8 kHz; bottom: zoom on 0 to 1.2 kHz).", "name": "fig-inr-resolutions"}}
 low = freqs < 1000  # a voiced template shows the harmonic detail best
 k_star = int(np.argmax(W_inr[low].sum(0) * H_inr.sum(1)))
 w_star = W_inr[:, k_star]
@@ -251,7 +266,7 @@ top.plot(freqs, w_nmf, color="tab:red", lw=0.8, alpha=0.6, label=nmf_label)
 top.plot(dense_hz, w_dense, color="black", lw=0.8, label="iN-NMF, dense grid (8000 coordinates)")
 top.set(xlim=(0, SAMPLE_RATE / 2), ylabel=f"W_{k_star}(f)",
         title=f"iN-NMF template {k_star} and the closest NMF template, 0–8 kHz")
-top.legend(fontsize=8, loc="upper right")
+figures.outside_legend(top)
 zoom.plot(dense_hz, w_dense, color="black", lw=0.8, label="dense grid")
 for (n, (f_n, w_n)), ms in zip(sampled.items(), (10, 7, 5, 3)):
     zoom.plot(f_n, w_n, "o", ms=ms, mfc="none", alpha=0.9, label=f"N = {n} ({len(f_n)} bins)")
@@ -259,7 +274,7 @@ zoom.plot(freqs, w_nmf, "x", ms=4, color="tab:red", alpha=0.7, label=f"NMF (N = 
 zoom.set(xlim=(0, 1200), ylim=(0, 1.15 * w_dense[dense_hz <= 1200].max()),
          xlabel="frequency (Hz)", ylabel=f"W_{k_star}(f)",
          title="zoom on 0–1.2 kHz: the same function sampled at four window sizes")
-zoom.legend(fontsize=8, ncol=3, loc="upper left")
+figures.outside_legend(zoom)
 plt.show()
 
 # %% [markdown]
@@ -274,7 +289,7 @@ plt.show()
 # is typically spikier than what the network draws at the same bins.
 #
 # ## A small ablation: encoding size, activation, width
-# The paper uses $J=10$, sines and $h=64$ and never varies them (book page paper_setup §7). Each
+# The paper uses $J=10$, sines and $h=64$ and never varies them ({doc}`../book/paper_setup` §7). Each
 # configuration below is a full fit on the same spectrogram with the **same seed** — the
 # same initial $H$ and, where $J$ agrees, the same encoding phases — so differences are
 # paired, not draws of different luck. One factor varies at a time around the paper's
@@ -289,8 +304,7 @@ grid = {"n_freqs": [1, 4, 10, 13], "activation": ["sin", "relu"], "hidden": [16,
 ablation = inr_ablation(V, n_fft, grid, rank=K, epochs=P["ablation_epochs"], seed=seed, device=P["device"],
                         others=others, refit_epochs=P["refit_epochs"], **fit_options)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["remove-cell", "nbval-check-output"]
 kl_cols = ["kl"] + [f"kl_N{n}" for n in others]
 shown = ablation[["label", "n_freqs", "activation", "hidden", "n_params"] + kl_cols].copy()
 shown[kl_cols] = shown[kl_cols].map(lambda v: f"{v:.2e}")
@@ -298,10 +312,17 @@ print(shown.rename(columns={"kl": f"kl_N{n_fft} (train)"}).to_string(index=False
 
 # %%
 rel = ablation.set_index("label")[kl_cols] / ablation.loc[ablation["is_base"], kl_cols].to_numpy()
-print("KL relative to the paper's setting (1.00 = same; < 1 is better), and wall time:")
-print(rel.round(3).assign(seconds=ablation["seconds"].round(1).to_numpy()).to_string())
+headers = {"label": "configuration", "n_freqs": "J", "activation": "activation", "hidden": "width h",
+           "n_params": "parameters", "kl": f"KL at N = {n_fft} (training)",
+           **{f"kl_N{n}": f"KL at N = {n} (H refit)" for n in others}}
+display(format_table(ablation, headers, formats={c: "{:.2e}" for c in kl_cols}))
+relative = rel.reset_index().assign(seconds=ablation["seconds"].to_numpy())
+display(format_table(relative, {"label": "configuration", "kl": f"KL / paper's, N = {n_fft}",
+                                **{f"kl_N{n}": f"KL / paper's, N = {n}" for n in others},
+                                "seconds": "wall time (s)"},
+                     formats={**{c: "{:.3f}" for c in kl_cols}, "seconds": "{:.1f}"}))
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The ablation, one factor at a time around the paper's network (orange): KL relative to the paper's network at the training size and, with W sampled and H refit, at two other window sizes. Left of the dashed line is better.", "name": "fig-inr-ablation"}}
 def pretty(label: str) -> str:
     if label == "base":
         return f"paper: J = {P['n_freqs']}, sin, h = {P['hidden']}"
@@ -327,7 +348,7 @@ axes[0, 0].invert_yaxis()
 fig.suptitle("One factor at a time around the paper's network (orange); left of the dashed line is better")
 plt.show()
 
-# %%
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Training curves of the ablation's configurations (same seed), spikes clipped.", "name": "fig-inr-ablation-curves"}}
 histories = {pretty(label): h for label, h in ablation.attrs["histories"].items()}
 fig = figures.convergence(histories, ylabel="mean KL divergence",
                           title="training curves of the ablation (same seed), spikes clipped")
@@ -337,59 +358,133 @@ fig
 
 # %% [markdown]
 # ### Reading the ablation
-# What follows describes the book's build with the `quick` profile (one speaker, 500
-# epochs per configuration, half the paper's 1000); other profiles print other numbers
-# above, and `smoke` is far too short to read anything into. Ranges are over seeds 0, 1
-# and 2: we re-ran the same ablation with seeds 1 and 2 outside the notebook
-# (`overrides = {"seed": 1}` does it here).
+# The numbers below are this build's (one speaker, one seed, the profile's
+# `ablation_epochs`); `overrides = {"seed": 1}` re-runs it with another seed, and on the
+# `smoke` budget nothing here is worth reading.
+
+# %% tags=["hide-input"]
+def ratio(label: str, col: str) -> str:
+    return f"{rel.loc[label, col]:.2f}" if label in rel.index else "–"
+
+
+small, large = (f"kl_N{n}" for n in others)
+n_small, n_large = others
+display(Markdown("\n".join([
+    f"- **Encoding size $J$.** Relative to the paper's $J = {P['n_freqs']}$ at the training size: "
+    f"$J=1$ {ratio('n_freqs=1', 'kl')}, $J=4$ {ratio('n_freqs=4', 'kl')}, $J=13$ {ratio('n_freqs=13', 'kl')}. "
+    f"Sampled at $N={n_small}$ and $N={n_large}$ with $H$ refit, $J=13$ has {ratio('n_freqs=13', small)} and "
+    f"{ratio('n_freqs=13', large)} times the paper's KL.",
+    f"- **Activation.** ReLU against sine: {ratio('activation=relu', 'kl')} at the training size, "
+    f"{ratio('activation=relu', large)} at $N={n_large}$.",
+    f"- **Width.** $h=16$ against $h={P['hidden']}$: {ratio('hidden=16', 'kl')} at the training size, "
+    f"{ratio('hidden=16', small)} at $N={n_small}$, {ratio('hidden=16', large)} at $N={n_large}$.",
+])))
+
+# %% [markdown]
+# Why the encoding matters in both directions. Too few frequencies and the network
+# cannot follow the harmonic detail. Too many and little is gained at the training size
+# but much can be lost elsewhere, by aliasing: feature $j$ has period $2^{1-j}$ in $x$,
+# the training bins are $1/(N/2+1)$ apart, and a feature varies faster than the grid can
+# see once its period drops below two bins, i.e. once $2^j > N/2+1$. For $N = 2000$ that
+# happens from $j = 10$ on: $J = 10$ (features $j \le 9$) is exactly the largest encoding
+# whose every feature is resolved by the training grid. A larger $J$ can wiggle between
+# the training bins at no cost in the loss, and other window sizes sample those wiggles
+# ({numref}`fig-inr-resolutions` shows the paper's network staying close to an
+# interpolation of its bin values). For another training size the rule is
+# $J \le \lfloor \log_2(N/2+1) \rfloor + 1$.
 #
-# - **Encoding size $J$ matters most, in both directions.** Too few frequencies and the
-#   network cannot follow the harmonic detail: $J=1$ ends about 22 % above the paper's
-#   KL at the training size (all three seeds), $J=4$ 8–14 % above. Too many and nothing
-#   is gained at the training size ($J=13$: −1 to +1 %) but much is lost elsewhere:
-#   sampled at $N=512$ or $4096$ and with $H$ refit, $J=13$ has 1.7–2.5 times the
-#   paper's KL. The reason is aliasing. Feature $j$ has period $2^{1-j}$ in $x$, the
-#   training bins are $1/(N/2+1)$ apart, and a feature varies faster than the grid can
-#   see once its period drops below two bins, i.e. once $2^j > N/2+1$. For $N = 2000$
-#   that happens from $j = 10$ on: $J = 10$ (features $j \le 9$) is exactly the largest
-#   encoding whose every feature is resolved by the training grid. $J=13$ can wiggle
-#   between the training bins at no cost in the loss, and other window sizes sample
-#   those wiggles. (We checked: sampled eight times more finely than the training grid,
-#   the $J=13$ templates depart from a straight-line interpolation of their values at
-#   the training bins by 62 % of their mean value; the paper's by 3 %.) Whether by design or by luck, the paper's choice sits right at that
-#   limit; for another training size the rule is $J \le \lfloor \log_2(N/2+1) \rfloor + 1$.
-# - **ReLU is as good as sine — when it trains.** With seeds 0 and 2 it ties with the
-#   sine network at the training size (0 to +1 %) and is 4–5 % worse at $N=4096$; with
-#   seed 1 a late blow-up left it at 2.8 times the paper's KL after 500 epochs. The
-#   spikes in its training curve above are the same instability: Rprop's sign-based
-#   steps and ReLU's kinks do not mix well. With a Fourier encoding in front, the
-#   periodic activation is not what lets the network fit detail — the encoding is
-#   (Tancik et al.'s point) — but the sines make training steadier. On the short
-#   `smoke` budget ReLU is even ahead: it converges faster early on.
-# - **Width buys a little.** $h=16$ is 8–12 % worse at the training size and at
-#   $N=4096$, 1–3 % at $N=512$, with 12 times fewer parameters (about as many as NMF's
-#   $W$ at $N=2000$) and an epoch about three times cheaper.
-# - At $N=512$ most differences shrink: 32 Hz bins blur away the fine structure that
-#   separates the configurations at $N=2000$ (and at $N=4096$).
+# ReLU with a Fourier encoding in front can fit detail too — the encoding, not the
+# periodic activation, is what lets the network do so ({cite:t}`tancik2020`'s point) —
+# but Rprop's sign-based steps and ReLU's kinks do not always mix: spikes in its
+# training curve ({numref}`fig-inr-ablation-curves`) are that instability, and with
+# some seeds a late blow-up ruins the fit. Width buys a little at many times the
+# parameters and cost per epoch.
 #
-# Limits of this ablation, stated plainly: one speaker, three seeds, one budget (500
-# epochs, not converged: the curves above still fall); KL on the training audio only, so
+# Limits of this ablation, stated plainly: one speaker, one seed per build, one budget
+# (not converged: the curves still fall); KL on the training audio only, so
 # "generalisation" here means other window sizes of the *same* signal, not new speech.
-# The effects of $J$ and $h$ are far larger than the spread over seeds; the activation's
-# is dominated by how often ReLU training blows up. Rprop steps by the *sign* of each
-# gradient entry, so tiny differences grow: two mathematically identical evaluations of
-# the same network (the package's grouped-product backends) end 1–2 % apart after a few
-# hundred epochs. Read differences of that size as ties.
+# Rprop steps by the *sign* of each gradient entry, so tiny differences grow: two
+# mathematically identical evaluations of the same network end about 1–2 % apart after a
+# few hundred epochs. Read differences of that size as ties.
 #
 # ## Exercises
-# 1. Run the ablation with `full=True` on a smaller grid (e.g. `{"n_freqs": [4, 10],
-#    "hidden": [16, 64]}`). Do the effects of $J$ and $h$ add up, or interact?
-# 2. Repeat the ablation with seeds 3 to 6 (`inr_ablation(..., seed=s)`, the same seed for
-#    every configuration so that differences are paired). How often does ReLU training
-#    blow up? Which differences in the table are larger than the spread between seeds of
-#    the paper's own setting?
-# 3. The paper's coordinate $k/(N/2+1) - 0.5$ is not exactly proportional to frequency:
-#    the same frequency in Hz maps to a slightly different $x$ at each $N$. Compute the
-#    largest shift, in Hz, between $N=500$ and $N=2000$ and compare it with the bin
-#    spacing. Then train with the coordinate $f/(f_s/2) - 0.5$ instead and measure the KL
-#    after refitting $H$ at $N = 500$ and $N = 4000$.
+# Each solution is executed whenever the book is built and tested.
+#
+# ```{exercise} Counting parameters
+# :label: ex-inr-parameters
+# How many trainable parameters does one component's network have, with the paper's
+# $J = 10$ and $h = 64$? Count layer by layer (a linear map $a \to b$ has $ab + b$), then
+# check with `check_network_parameters(64, 10, answer)`.
+# ```
+#
+# ```{solution-start} ex-inr-parameters
+# :class: dropdown
+# ```
+
+# %%
+d_in, h = 2 * 10, 64
+answer = (d_in * h + h) + 3 * (h * h + h) + (h + 1)
+print(check_network_parameters(64, 10, answer))
+
+# %% [markdown]
+# $20 \cdot 64 + 64$ for the first layer, $3 \times (64^2 + 64)$ for the three $h \to h$
+# layers and $64 + 1$ for the output: 13,889, so $K = 20$ networks hold 277,780.
+#
+# ```{solution-end}
+# ```
+#
+# ```{exercise} The coordinate is not quite frequency
+# :label: ex-inr-coordinate
+# The paper's coordinate $k/(N/2+1) - 0.5$ is not exactly proportional to frequency: a
+# coordinate $x$ means a slightly different frequency in Hz at each $N$. Compute the
+# largest difference, in Hz, between $N = 500$ and $N = 2000$ and compare it with the bin
+# spacing at $N = 2000$. Check with `check_coordinate_shift(500, 2000, SAMPLE_RATE, answer)`.
+# ```
+#
+# ```{solution-start} ex-inr-coordinate
+# :class: dropdown
+# ```
+
+# %%
+def hz_at(x_coord: float, n: int) -> float:
+    return (x_coord + 0.5) * (n // 2 + 1) * SAMPLE_RATE / n
+
+
+answer = abs(hz_at(0.5, 500) - hz_at(0.5, 2000))  # the shift grows linearly with x
+print(check_coordinate_shift(500, 2000, SAMPLE_RATE, answer))
+print(f"bin spacing at N = 2000: {SAMPLE_RATE / 2000:.0f} Hz")
+
+# %% [markdown]
+# At the top of the axis the two sizes disagree by about three bins of $N = 2000$, so a
+# template sampled at $N = 500$ is read slightly shifted in frequency — small for broad
+# templates, noticeable for sharp harmonics. The coordinate $f/(f_s/2) - 0.5$ has no shift.
+#
+# ```{solution-end}
+# ```
+#
+# ```{exercise} The largest resolved encoding
+# :label: ex-inr-aliasing
+# Using the aliasing argument above, what is the largest $J$ whose features are all
+# resolved by the bins of a training size $N = 1000$? Check with
+# `check(answer, expected, "largest J")` once you have derived `expected` yourself, or
+# read the solution.
+# ```
+#
+# ```{solution-start} ex-inr-aliasing
+# :class: dropdown
+# ```
+
+# %%
+import math
+
+largest = {n: math.floor(math.log2(n // 2 + 1)) + 1 for n in (500, 1000, 2000, 4000)}
+print(check(largest[1000], 9, "largest J at N = 1000"))
+print(largest)
+
+# %% [markdown]
+# Feature $j$ aliases once $2^j > N/2 + 1$; at $N = 1000$ ($N/2+1 = 501$) that is from
+# $j = 9$ on, so $J = 9$ (features $j \le 8$) is the largest resolved encoding: the
+# paper's $J = 10$ would be one octave too fine for a dictionary trained at $N = 1000$.
+#
+# ```{solution-end}
+# ```

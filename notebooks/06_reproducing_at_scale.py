@@ -18,6 +18,17 @@
 # epochs per network. This chapter shows how to run it — on TIMIT, on a GPU, on many
 # processes or a cluster — without losing work when a run is interrupted.
 #
+# ```{admonition} Learning objectives
+# :class: tip
+# After this chapter you can
+# - run the published protocol with `innmf reproduce` on a corpus, a GPU or a cluster, and
+#   resume it after an interruption;
+# - read a recorded run from its results store instead of recomputing it;
+# - project the wall time of 500 trials from measured per-trial times.
+#
+# **You need:** {doc}`03_reconstruction` and {doc}`04_separation` (what a trial computes).
+# ```
+#
 # ## The three profiles
 # Every setting lives in one place, `innmf/experiments/settings.py`, and is shared by the notebooks,
 # the command line and the tests. The table lists the settings on which the profiles
@@ -27,7 +38,7 @@
 profile = "quick"  # smoke | quick | paper: the profile this chapter's demonstration runs with
 overrides = {}
 
-# %%
+# %% tags=["hide-input"]
 # %matplotlib inline
 import json
 import tempfile
@@ -45,13 +56,17 @@ from innmf.report.published import published_kl
 from innmf.experiments.settings import PROFILES, get_profile
 from innmf.accel.runtime import use_threads
 from innmf.report.stats import paired_summary
+from innmf.chapters import check, shown_path
+from innmf.report.format import format_table, signed
 
 profiles = pd.DataFrame({name: {k: str(v) for k, v in PROFILES[name].items()}
                          for name in ("smoke", "quick", "paper")})
 differs = profiles[profiles.nunique(axis=1) > 1]
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["hide-input"]
+display(format_table(differs.rename_axis("setting")))
+
+# %% tags=["remove-cell", "nbval-check-output"]
 print(differs.to_string())
 
 # %% [markdown]
@@ -91,12 +106,13 @@ print(differs.to_string())
 # temporary store; then the same call again, which finds both trials done.
 
 # %%
-demo = get_profile(profile, **{"n_trials": 2, **overrides})
+base = get_profile(profile, **overrides)
+shortened = {**overrides, "n_trials": 2, "train_seconds": min(base["train_seconds"], 6.0),
+             "test_seconds": min(base["test_seconds"], 2.0), "n_ffts": [1000, 2000], "extra_n_ffts": [],
+             "nmf_iter": min(base["nmf_iter"], 100), "inr_epochs": min(base["inr_epochs"], 100),
+             "refit_epochs": min(base["refit_epochs"], 50), "sep_epochs": min(base["sep_epochs"], 30)}
+demo = get_profile(profile, **shortened)
 use_threads(demo["threads"])
-demo.update(train_seconds=min(demo["train_seconds"], 6.0), test_seconds=min(demo["test_seconds"], 2.0),
-            n_ffts=[1000, 2000], extra_n_ffts=[], nmf_iter=min(demo["nmf_iter"], 100),
-            inr_epochs=min(demo["inr_epochs"], 100), refit_epochs=min(demo["refit_epochs"], 50),
-            sep_epochs=min(demo["sep_epochs"], 30))
 out = Path(tempfile.mkdtemp(prefix="innmf-demo-"))
 t0 = time.perf_counter()
 first = run_experiments(demo, out=out, progress=False)
@@ -109,8 +125,7 @@ display(Markdown(
     f"Second run: {t2 - t1:.2f} s — nothing recomputed."
 ))
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 same = first.sort_values(list(first.columns[:-1])).reset_index(drop=True).equals(
     again.sort_values(list(again.columns[:-1])).reset_index(drop=True))
 print("rows:", len(first), "| identical after resume:", same,
@@ -123,35 +138,58 @@ print("rows:", len(first), "| identical after resume:", same,
 
 # %%
 manifest = read_manifest(out)
-display(pd.Series({k: manifest[k] for k in manifest if k != "settings"}, name="manifest").to_frame())
-display(load_results(out).head(8))
+display(format_table(pd.DataFrame({"entry": [k for k in manifest if k not in ("settings", "result_settings")],
+                                   "value": [str(manifest[k]) for k in manifest
+                                             if k not in ("settings", "result_settings")]})))
+display(format_table(load_results(out).head(8), formats={"value": "{:.4g}"}))
 
 # %% [markdown]
 # ## A recorded run of the paper's protocol
 # The repository holds one run of the `paper` settings (3000 NMF iterations, 1000 Rprop
 # epochs, rank 20, $N \in \{1000, 1500, 2000, 2500\}$ plus 512 and 4096) on the embedded
-# corpus, made with `innmf reproduce` on a 2-core CPU: as many trials as fit in about an
-# hour. The book reads it here instead of recomputing it (`results_from` does the same in
-# {doc}`03_reconstruction` and {doc}`04_separation`).
+# corpus, made with `innmf reproduce` on a 2-core CPU with two workers. The book reads it
+# here instead of recomputing it (`results_from` does the same in
+# {doc}`03_reconstruction` and {doc}`04_separation`); `results/paper-embedded/README.md`
+# records the command and the history of the recording.
 
-# %%
+# %% tags=["hide-input"]
+def trial_seconds(store: Path) -> np.ndarray:
+    return np.array([json.loads(f.read_text())["seconds"] for f in sorted((store / "trials").glob("*.json"))])
+
+
 recorded = Path("../results/paper-embedded")
 has_run = (recorded / "manifest.json").exists() and any((recorded / "trials").glob("*.json"))
 if has_run:
     ref = load_results(recorded)
-    if (recorded / "README.md").exists():
-        display(Markdown((recorded / "README.md").read_text()))
     ref_paired = paired_summary(ref)
-    display(figures.kl_vs_window(ref[ref["metric"] == "kl"], published=published_kl()))
-    display(figures.split_violins(ref[ref["experiment"] == "separation"], "sdr"))
-    display(ref_paired[["experiment", "n_fft", "metric", "n", "mean_baseline", "mean_treatment",
-                        "mean_diff", "ci_low", "ci_high", "p_wilcoxon", "ratio"]]
-            .style.format(precision=3, na_rep="–")
-            .format("{:.3e}", subset=pd.IndexSlice[ref_paired["metric"] == "kl",
-                                                   ["mean_baseline", "mean_treatment", "mean_diff",
-                                                    "ci_low", "ci_high"]]))
+    secs = trial_seconds(recorded)
+    display(Markdown(
+        f"**{ref['trial'].nunique()} trials** of the `{read_manifest(recorded)['profile']}` settings in "
+        f"`{shown_path(recorded)}`: {np.median(secs):.0f} s of compute per trial (median, one core), "
+        f"{secs.sum() / 2 / 60:.1f} minutes on two workers."
+    ))
 else:
     display(Markdown("No recorded paper-profile run is stored in this checkout (`results/paper-embedded`)."))
+
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The recorded paper-profile run: reconstruction KL against window size beside the paper's published means.", "name": "fig-scale-kl"}}
+if has_run:
+    display(figures.kl_vs_window(ref[ref["metric"] == "kl"], published=published_kl(), train_n_fft=2000))
+
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The recorded paper-profile run: SDR per trial and window size, NMF (left halves) against iN-NMF (right halves).", "name": "fig-scale-sdr"}}
+if has_run:
+    display(figures.split_violins(ref[ref["experiment"] == "separation"], "sdr", train_n_fft=2000))
+
+# %% tags=["hide-input"]
+if has_run:
+    shown = ref_paired.copy()
+    for col in ("mean_baseline", "mean_treatment", "mean_diff", "ci_low", "ci_high"):
+        shown[col] = [f"{v:.3e}" if m == "kl" else f"{v:+.3f}" if col != "mean_baseline" and col != "mean_treatment"
+                      else f"{v:.3f}" for v, m in zip(shown[col], shown["metric"])]
+    display(format_table(shown, {"experiment": "experiment", "metric": "metric", "n_fft": "N (samples)",
+                                 "n": "trials", "mean_baseline": "NMF mean", "mean_treatment": "iN-NMF mean",
+                                 "mean_diff": "iN-NMF − NMF", "ci_low": "95 % CI low", "ci_high": "95 % CI high",
+                                 "p_wilcoxon": "Wilcoxon p", "ratio": "ratio"},
+                         formats={"p_wilcoxon": "{:.3f}", "ratio": "{:.3f}"}))
 
 # %% [markdown]
 # ## How long does the full protocol take?
@@ -162,11 +200,7 @@ else:
 # workers can be projected from a finished run (trials are independent, so the time
 # divides by the number of workers until the machine runs out of cores).
 
-# %%
-def trial_seconds(store: Path) -> np.ndarray:
-    return np.array([json.loads(f.read_text())["seconds"] for f in sorted((store / "trials").glob("*.json"))])
-
-
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Projected wall time of the 500-trial protocol against the number of workers, from measured per-trial compute times.", "name": "fig-scale-projection"}}
 measured = {"this chapter's demonstration (shortened)": trial_seconds(out)}
 if has_run:
     measured["recorded paper-profile run"] = trial_seconds(recorded)
@@ -177,7 +211,7 @@ for label, secs in measured.items():
 ax.axhline(24, color="grey", ls=":", lw=1, label="one day")
 ax.set(xlabel="workers (one thread each)", ylabel="hours for 500 trials",
        title="Projected wall time of the 500-trial protocol")
-ax.legend(fontsize=8)
+figures.outside_legend(ax)
 plt.show()
 
 # %% [markdown]
@@ -194,15 +228,19 @@ plt.show()
 # scikit-learn's float64 multiplicative updates stand in for the published numpy NMF.
 # The records below were made with the commands in `results/bench/README.md`.
 
-# %%
+# %% tags=["hide-input"]
 from innmf.report.speed import gpu_trial_summary, load_records, speed_table
 
 speed_dir = Path("../results/bench")
 if speed_dir.is_dir():
     records = load_records(speed_dir)
     table = speed_table(records)
-    display(table[["measurement", "machine", "ours", "reference", "unit", "speedup"]]
-            .style.format({"ours": "{:.3g}", "reference": "{:.3g}", "speedup": "{:.1f}x"}).hide(axis="index"))
+    display(format_table(table, {"measurement": "measurement", "machine": "machine", "ours": "ours",
+                                 "reference": "reference", "unit": "unit", "speedup": "speed-up"},
+                         formats={"ours": "{:.3g}", "reference": "{:.3g}", "speedup": "{:.1f}x"}))
+
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Measured speed-ups over the references, per measurement and machine (log scale; dotted: 10x).", "name": "fig-scale-speedups"}}
+if speed_dir.is_dir():
     fig, ax = plt.subplots(figsize=(7, 3.4))
     labels = [f"{m.split(' (')[0].split(':')[0]}\n{d}" for m, d in zip(table["measurement"], table["machine"])]
     ax.barh(range(len(table)), table["speedup"], color="tab:blue")
@@ -246,20 +284,90 @@ else:
 # GPU, so that row says little about the published code on a GPU. What the GPU
 # changes for a user is the wall time of the protocol:
 
-# %%
+# %% tags=["hide-input"]
 gpu_records = sorted(speed_dir.glob("gpu-*-trials.json")) if speed_dir.is_dir() else []
 for path in gpu_records:
     rec = json.loads(path.read_text())
     display(Markdown(f"**{rec['device']}**, `{rec['profile']}` settings, window sizes {rec['window_sizes']}:"))
-    display(gpu_trial_summary(rec).style.format(precision=1).hide(axis="index"))
+    display(format_table(gpu_trial_summary(rec), formats={}))
 
 # %% [markdown]
 # ## Exercises
-# 1. Run `innmf reproduce --profile smoke --out /tmp/s --json`, interrupt it with Ctrl-C
-#    during the second trial, and run it again. Which files in `/tmp/s/trials` were
-#    rewritten (compare modification times)?
-# 2. Start a local Dask cluster (`dask scheduler` and two `dask worker` processes) and
-#    run the smoke profile with `--scheduler`. Check that `per_trial.csv` is identical to
-#    a serial run's.
-# 3. Estimate from `innmf bench --json` how long 500 trials of the paper's protocol
-#    would take on your machine, and compare with a measured run of 5 trials.
+# Each solution is executed whenever the book is built and tested. Longer projects
+# without a worked solution: interrupt `innmf reproduce --profile smoke --out runs/s` with
+# Ctrl-C during the second trial and run it again (which trial files were rewritten?);
+# run the smoke profile on a local Dask cluster with `--scheduler` and compare
+# `per_trial.csv` with a serial run's.
+#
+# ```{exercise} Extending a store
+# :label: ex-scale-extend
+# Ask the demonstration's store for one more trial than it holds. How many trials are
+# computed, and are the first two unchanged?
+# ```
+#
+# ```{solution-start} ex-scale-extend
+# :class: dropdown
+# ```
+
+# %%
+t0 = time.perf_counter()
+more = run_experiments(get_profile(profile, **{**shortened, "n_trials": 3}), out=out, progress=False)
+t_more = time.perf_counter() - t0
+kept = more[more["trial"] < 2].sort_values(list(more.columns[:-1])).reset_index(drop=True)
+print(f"{more['trial'].nunique()} trials now, {t_more:.1f} s: first two unchanged:",
+      kept.equals(first.sort_values(list(first.columns[:-1])).reset_index(drop=True)))
+
+# %% [markdown]
+# Only the third trial is computed: a store may grow in `n_trials`, each trial's seeds
+# depend only on the profile's seed and the trial's index, so old trials are kept as they are.
+#
+# ```{solution-end}
+# ```
+#
+# ```{exercise} Projecting the protocol
+# :label: ex-scale-project
+# From the recorded run's compute time per trial (or the demonstration's), how many hours
+# would 500 trials take on 8 workers? Check with
+# `check(answer, 500 * secs.mean() / 8 / 3600, "hours on 8 workers")`.
+# ```
+#
+# ```{solution-start} ex-scale-project
+# :class: dropdown
+# ```
+
+# %%
+secs = trial_seconds(recorded) if has_run else trial_seconds(out)
+answer = 500 * secs.mean() / 8 / 3600
+print(check(answer, 500 * secs.mean() / 8 / 3600, "hours on 8 workers"))
+
+# %% [markdown]
+# Trials are independent, so the time divides by the workers as long as each has a core
+# of its own; on a shared machine, measure a few trials with the workers you will use.
+#
+# ```{solution-end}
+# ```
+#
+# ```{exercise} Where the numbers come from
+# :label: ex-scale-manifest
+# Which settings make a results store refuse to be extended? Change one that does and one
+# that does not (`n_trials`) and call `run_experiments` on the demonstration's store.
+# ```
+#
+# ```{solution-start} ex-scale-manifest
+# :class: dropdown
+# ```
+
+# %%
+try:
+    run_experiments(get_profile(profile, **{**shortened, "seed": demo["seed"] + 1}), out=out, progress=False)
+    print("accepted (unexpected)")
+except Exception as err:  # the store names the settings that differ
+    print(f"refused: {type(err).__name__}: {str(err).replace(str(out), '<store>').splitlines()[0][:160]}")
+
+# %% [markdown]
+# Every setting that changes the numbers is part of the store's settings hash (the
+# manifest's `result_settings`); only `n_trials` may differ, because more trials extend
+# the same experiment.
+#
+# ```{solution-end}
+# ```

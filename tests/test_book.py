@@ -53,3 +53,49 @@ def test_results_dir_shared_by_settings_not_trial_count():
     a = results_dir_for(get_profile("quick"))
     assert a == results_dir_for(get_profile("quick", n_trials=40))
     assert a != results_dir_for(get_profile("quick", seed=3))
+
+
+def test_set_splits_settings_from_chapter_parameters():
+    from innmf.tools.book import split_settings
+
+    settings, params = split_settings(["rank=10", "workers=4", "results_from=../results/paper-embedded",
+                                       "results_dir=null"])
+    assert settings == ["rank=10"]
+    assert params == {"workers": 4, "results_from": "../results/paper-embedded", "results_dir": None}
+
+
+def test_only_the_parameters_a_chapter_has_are_passed():
+    from innmf.tools.book import chapter_parameters
+
+    sources = {s.stem: s for s in chapter_sources()}
+    params = {"workers": 3, "listen_trial": 1}
+    assert chapter_parameters(sources["04_separation"], params) == params
+    assert chapter_parameters(sources["01_nmf_recap"], params) == {}
+
+
+def test_only_rejects_an_unknown_chapter_and_stubs_the_others(tmp_path: Path):
+    from innmf.tools.book import placeholder_page, selected
+
+    with pytest.raises(BookError, match="matches no chapter"):
+        selected(["no_such_chapter"])
+    assert [s.stem for s in selected(["03"])] == ["03_reconstruction"]
+    stub = placeholder_page(chapter_sources()[1])
+    assert stub.startswith("# ") and "Not built in this run" in stub
+
+
+def test_student_edition_hides_solutions(tmp_path: Path):
+    import yaml
+
+    from innmf.tools.book import stage_book
+
+    stage_book(tmp_path, student=True)
+    config = yaml.safe_load((tmp_path / "_config.yml").read_text())
+    assert config["sphinx"]["config"]["hide_solutions"] is True
+    stage_book(tmp_path, student=False)
+    assert yaml.safe_load((tmp_path / "_config.yml").read_text())["sphinx"]["config"]["hide_solutions"] is False
+    assert (tmp_path / "book" / "paper_setup.md").exists()
+
+
+def test_cache_key_depends_on_parameters():
+    source = chapter_sources()[0]
+    assert cache_key(source, "smoke", {}, {"workers": 1}) != cache_key(source, "smoke", {}, {"workers": 2})

@@ -1,9 +1,11 @@
 """Every chapter executes on the smoke profile, and its marked summaries reproduce.
 
 Each chapter is run with papermill exactly as ``innmf book`` runs it, then nbval
-re-executes the executed notebook in lax mode: only cells marked ``# NBVAL_CHECK_OUTPUT``
-(deterministic, rounded summaries) must reproduce their outputs.
+re-executes the executed notebook in lax mode: only cells tagged ``nbval-check-output``
+(deterministic, rounded summaries) must reproduce their outputs. Every exercise's
+solution is a code cell of its chapter, so this runs every solution on the smoke profile.
 """
+import re
 
 import json
 import os
@@ -25,13 +27,49 @@ def test_toc_lists_every_chapter():
     assert listed == [f"notebooks/{s.stem}" for s in CHAPTERS]
 
 
+FINDINGS = "00_findings"
+
+
 def test_chapters_have_parameters_and_checked_summaries():
     for source in CHAPTERS:
         text = source.read_text()
         assert '# %% tags=["parameters"]' in text, source.name
         assert 'profile = "quick"' in text, source.name
-        assert "# NBVAL_CHECK_OUTPUT" in text, source.name
-        assert "## Exercises" in text, source.name
+        assert re.search(r'^# %% tags=\[[^]]*"nbval-check-output"', text, re.M), source.name
+        assert "NBVAL_CHECK_OUTPUT" not in text, f"{source.name}: use the nbval-check-output cell tag"
+        if source.stem != FINDINGS:
+            assert "## Exercises" in text, source.name
+            assert "{admonition} Learning objectives" in text, source.name
+
+
+def test_exercises_are_labelled_and_solved():
+    """3-4 labelled exercises per chapter, each with a dropdown solution holding code."""
+    for source in CHAPTERS:
+        if source.stem == FINDINGS:
+            continue
+        text = source.read_text()
+        labels = re.findall(r"^# ```\{exercise\}.*\n# :label: (\S+)", text, re.M)
+        assert 3 <= len(labels) <= 4, (source.name, labels)
+        for label in labels:
+            start = text.index(f"# ```{{solution-start}} {label}")
+            end = text.index("# ```{solution-end}", start)
+            assert "# :class: dropdown" in text[start:end], (source.name, label)
+            assert re.search(r"^# %%\s*$", text[start:end], re.M), f"{source.name}: {label} has no code"
+
+
+def test_every_figure_cell_has_a_caption():
+    """Cells that draw (plt.show, a figures.* call as the value) carry mystnb figure metadata."""
+    import jupytext
+
+    for source in CHAPTERS:
+        for cell in jupytext.read(source).cells:
+            if cell.cell_type != "code":
+                continue
+            draws = "plt.show()" in cell.source or re.search(r"^(display\()?figures\.(?!audio_table|outside)",
+                                                             cell.source, re.M)
+            if draws:
+                caption = cell.metadata.get("mystnb", {}).get("figure", {}).get("caption")
+                assert caption, f"{source.name}: a figure cell has no caption: {cell.source[:80]!r}"
 
 
 @pytest.mark.notebooks

@@ -27,6 +27,40 @@ METRIC_LABELS = {
 _FALLBACK_COLORS = ("tab:green", "tab:red", "tab:purple", "tab:brown")
 
 
+def outside_legend(ax: Any, **kwargs: Any) -> Any:
+    """A legend to the right of the axes, so it never covers data (every chapter's figures)."""
+    return ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize=8,
+                     frameon=False, **kwargs)
+
+
+def audio_table(players: Sequence[tuple[str, np.ndarray]], rate: int) -> Any:
+    """Audio players as an HTML table with one labelled row per signal.
+
+    Chapters "NMF recap" and "Separating two speakers" play their signals this way, so
+    each label stays next to its player.
+
+    Args:
+        players: ``(label, signal)`` pairs, in the order to show them.
+        rate: sample rate in Hz.
+
+    Returns:
+        An ``IPython.display.HTML`` object (a ``<table class="audio-table">``).
+    """
+    from html import escape
+
+    from IPython.display import HTML, Audio
+
+    if not players:
+        raise ValueError("audio_table needs at least one (label, signal) pair.")
+    rows = []
+    for label, signal in players:
+        player = Audio(np.asarray(signal, dtype=float), rate=rate)._repr_html_()
+        player = player.replace("<audio ", f'<audio aria-label="{escape(label)}" ', 1)
+        rows.append(f"<tr><td>{escape(label)}</td><td>{player}</td></tr>")
+    return HTML('<table class="audio-table"><thead><tr><th>signal</th><th>player</th></tr></thead><tbody>'
+                + "".join(rows) + "</tbody></table>")
+
+
 def _color(method: str, index: int) -> str:
     return METHOD_COLORS.get(method, _FALLBACK_COLORS[index % len(_FALLBACK_COLORS)])
 
@@ -66,7 +100,7 @@ def kl_vs_window(
     rows = _metric_rows(df, metric)
     if "value" not in rows.columns:
         raise ValueError("df lacks the 'value' column; pass a tidy results table.")
-    fig = Figure(figsize=(6.0, 4.0), layout="constrained")
+    fig = Figure(figsize=(8.0, 4.0), layout="constrained")
     ax = fig.add_subplot()
     methods = list(dict.fromkeys(rows["method"]))
     all_n = sorted(set(rows["n_fft"]))
@@ -90,7 +124,7 @@ def kl_vs_window(
     ax.set_xticks(all_n)
     ax.set_xlabel("Window size N (samples)")
     ax.set_ylabel(METRIC_LABELS.get(metric, metric))
-    ax.legend()
+    outside_legend(ax)
     return fig
 
 
@@ -119,7 +153,7 @@ def split_violins(
     rows = _metric_rows(df, metric)
     n_ffts = sorted(set(rows["n_fft"]))
     positions = np.arange(len(n_ffts), dtype=float)
-    fig = Figure(figsize=(1.4 * len(n_ffts) + 2.5, 4.0), layout="constrained")
+    fig = Figure(figsize=(1.4 * len(n_ffts) + 4.0, 4.0), layout="constrained")
     ax = fig.add_subplot()
     handles = []
     if train_n_fft is not None and train_n_fft in n_ffts:
@@ -158,7 +192,7 @@ def split_violins(
     ax.set_xlim(-0.6, len(n_ffts) - 0.4)
     ax.set_xlabel("Window size N (samples)")
     ax.set_ylabel(METRIC_LABELS.get(metric, metric))
-    ax.legend(handles=handles, loc="best")
+    outside_legend(ax, handles=handles)
     return fig
 
 
@@ -269,7 +303,7 @@ def convergence(histories: Mapping[str, Any], ylabel: str = "KL divergence", tit
     """
     if not histories:
         raise ValueError("convergence needs at least one loss history.")
-    fig = Figure(figsize=(6.0, 4.0), layout="constrained")
+    fig = Figure(figsize=(8.0, 4.0), layout="constrained")
     ax = fig.add_subplot()
     for name, hist in histories.items():
         h = np.asarray(hist, dtype=float).ravel()
@@ -281,5 +315,5 @@ def convergence(histories: Mapping[str, Any], ylabel: str = "KL divergence", tit
     ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title)
-    ax.legend()
+    outside_legend(ax)
     return fig

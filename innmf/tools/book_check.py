@@ -1,0 +1,137 @@
+"""Inspect the built HTML book for the rendering defects that readers once saw.
+
+``innmf book`` runs :func:`check_book` after Sphinx, so a defect fails the build:
+markdown tables printed as a paragraph of pipes, visible nbval markers, absolute or
+temporary paths and commit hashes in the text, progress bars, figures without a
+caption, audio players without a label, papermill's injected parameters cell,
+links to files that do not exist, and (in the student edition) any solution.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+_PATHS = re.compile(r"(?<![\w.])(/(?:work|home|tmp|root|Users|private|var/folders)/[\w.+-]+)")
+_HASH = re.compile(r"\b(?:commit|at)\s+`?[0-9a-f]{7,40}\b")
+_BAR = re.compile(r"\d+%\|[█▏▎▍▌▋▊▉ #]*\||\d+(?:\.\d+)?it/s\]|s/it\]")
+_PIPES = re.compile(r"\|\s*-{3,}\s*\|")
+
+
+class _Page(HTMLParser):
+    """Collects a page's visible text, figures, audio players and links."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[tuple[str, dict[str, str]]] = []
+        self.text: list[str] = []
+        self.paragraphs: list[str] = []
+        self.images: list[bool] = []  # per output image: inside a <figure> that has a caption
+        self.figures: list[dict[str, bool]] = []
+        self.audio: list[str] = []  # per player: its label, "" when none
+        self.links: list[str] = []
+        self.classes: set[str] = set()
+        self._paragraph: list[str] | None = None
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        self.classes.update(a.get("class", "").split())
+        if tag in ("script", "style"):
+            self._skip += 1
+        if tag == "figure":
+            self.figures.append({"caption": False, "images": []})  # type: ignore[dict-item]
+        if tag == "figcaption" and self.figures:
+            self.figures[-1]["caption"] = True
+        if tag == "img" and "_images/" in a.get("src", ""):
+            if self.figures:
+                self.figures[-1]["images"].append(len(self.images))  # type: ignore[attr-defined]
+            self.images.append(False)
+        if tag == "audio":
+            self.audio.append(a.get("aria-label", "").strip())
+        if tag == "a" and a.get("href"):
+            self.links.append(a["href"])
+        if tag == "p":
+            self._paragraph = []
+        if tag not in ("img", "br", "hr", "meta", "link", "input", "source"):
+            self.stack.append((tag, a))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style"):
+            self._skip = max(0, self._skip - 1)
+        if tag == "figure" and self.figures:
+            fig = self.figures.pop()
+            for i in fig["images"]:  # type: ignore[union-attr]
+                self.images[i] = bool(fig["caption"])
+        if tag == "p" and self._paragraph is not None:
+            self.paragraphs.append("".join(self._paragraph))
+            self._paragraph = None
+        while self.stack:
+            if self.stack.pop()[0] == tag:
+                break
+
+    def handle_data(self, data: str) -> None:
+        if self._skip:
+            return
+        self.text.append(data)
+        if self._paragraph is not None:
+            self._paragraph.append(data)
+
+
+def page_defects(path: Path, root: Path, student: bool = False) -> list[str]:
+    """The defects of one HTML page, each as ``"page: what is wrong"``."""
+    parser = _Page()
+    parser.feed(path.read_text(encoding="utf-8"))
+    name = path.relative_to(root).as_posix()
+    text = "\n".join(parser.text)
+    found = []
+    for para in parser.paragraphs:
+        if _PIPES.search(para) or para.count("|") >= 6:
+            found.append(f"{name}: a markdown table rendered as text: {para[:80]!r}")
+    if "NBVAL" in text:
+        found.append(f"{name}: an nbval marker is visible (use a cell tag, e.g. nbval-check-output)")
+    for match in sorted(set(_PATHS.findall(text))):
+        found.append(f"{name}: an absolute or temporary path is shown: {match}")
+    for match in sorted(set(_HASH.findall(text))):
+        found.append(f"{name}: a commit hash is shown: {match!r}")
+    if _BAR.search(text):
+        found.append(f"{name}: a progress bar is shown: {_BAR.search(text).group(0)!r}")
+    if "tag_injected-parameters" in parser.classes:
+        found.append(f"{name}: papermill's injected parameters cell is shown")
+    missing = sum(not ok for ok in parser.images)
+    if missing:
+        found.append(f"{name}: {missing} figure(s) without a caption (wrap them in a captioned figure)")
+    unlabeled = sum(not label for label in parser.audio)
+    if unlabeled:
+        found.append(f"{name}: {unlabeled} audio player(s) without a label (use figures.audio_table)")
+    for href in parser.links:
+        url = urlparse(href)
+        if url.scheme or url.netloc or href.startswith(("#", "mailto:")):
+            continue
+        target = (path.parent / unquote(url.path)).resolve()
+        if url.path and not target.exists():
+            found.append(f"{name}: broken link {href}")
+    if student and ({"solution", "solution-title"} & parser.classes or "Solution to" in text):
+        found.append(f"{name}: the student edition shows a solution")
+    return found
+
+
+def check_book(html: Path, student: bool = False) -> list[str]:
+    """Every defect of the built book under ``html`` (empty when there is none).
+
+    Pages of the theme's own (search, genindex) are skipped; ``_static`` and
+    ``_sources`` hold no pages.
+    """
+    root = Path(html)
+    if not (root / "index.html").exists():
+        return [f"{root}: no index.html; was the book built?"]
+    defects = []
+    for page in sorted(root.rglob("*.html")):
+        rel = page.relative_to(root).as_posix()
+        if rel.startswith(("_static/", "_sources/", "_modules/")) or rel in ("search.html", "genindex.html",
+                                                                              "py-modindex.html"):
+            continue
+        defects.extend(page_defects(page, root, student))
+    return defects

@@ -1,0 +1,96 @@
+"""Verdicts on the paper's claims follow the results: synthetic tables where a claim holds or fails."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from innmf.report.verdicts import (
+    FAILS, HOLDS, PARTLY, UNDECIDED, claim_verdicts, findings_table, hybrid_verdict, kl_verdict,
+    separation_verdict, window_verdict,
+)
+
+N_FFTS = (1000, 1500, 2000, 2500)
+EXTRA = (512, 4096)
+
+
+def results(kl_ratio: dict[int, float], sdr_diff: float, stoi_diff: float, trials: int = 12,
+            spread: float = 0.05, seed: int = 0) -> pd.DataFrame:
+    """Per-trial rows with a known KL ratio per N and known mean separation differences."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for trial in range(trials):
+        for n in N_FFTS + EXTRA:
+            base = 5e-4 * (1 + 0.01 * rng.standard_normal())
+            rows.append(dict(trial=trial, experiment="reconstruction", method="NMF", n_fft=n, metric="kl", value=base))
+            rows.append(dict(trial=trial, experiment="reconstruction", method="iN-NMF", n_fft=n, metric="kl",
+                             value=base * kl_ratio.get(n, 1.08)))
+            for metric, diff, level in (("sdr", sdr_diff, 4.0), ("stoi", stoi_diff, 0.7)):
+                value = level + rng.standard_normal() * level * 0.1
+                noise = spread * (level if metric == "stoi" else 1.0) * rng.standard_normal()
+                rows.append(dict(trial=trial, experiment="separation", method="NMF", n_fft=n, metric=metric,
+                                 value=value))
+                rows.append(dict(trial=trial, experiment="separation", method="iN-NMF", n_fft=n, metric=metric,
+                                 value=value + diff + noise * 0.01))
+    return pd.DataFrame(rows)
+
+
+def test_kl_claim_holds_then_fails_when_the_ratio_grows():
+    good = results({n: 1.06 for n in N_FFTS}, 0.0, 0.0)
+    assert kl_verdict(good, N_FFTS).level == HOLDS
+    some = results({1000: 1.2, 1500: 1.06, 2000: 1.06, 2500: 1.06}, 0.0, 0.0)
+    verdict = kl_verdict(some, N_FFTS)
+    assert verdict.level == PARTLY and "N = 1000" in verdict.evidence
+    bad = results({n: 1.3 for n in N_FFTS}, 0.0, 0.0)
+    assert kl_verdict(bad, N_FFTS).level == FAILS
+
+
+def test_window_claim_distinguishes_inside_and_outside_the_paper_range():
+    flat = results({n: 1.07 for n in N_FFTS + EXTRA}, 0.0, 0.0)
+    assert window_verdict(flat, 2000, N_FFTS).level == HOLDS
+    outside = results({**{n: 1.07 for n in N_FFTS}, 512: 1.2, 4096: 1.2}, 0.0, 0.0)
+    assert window_verdict(outside, 2000, N_FFTS).level == PARTLY
+    inside = results({1000: 1.2, 1500: 1.07, 2000: 1.07, 2500: 1.07}, 0.0, 0.0)
+    assert window_verdict(inside, 2000, N_FFTS).level == FAILS
+
+
+def test_separation_claim_tested_on_the_interval():
+    assert separation_verdict(results({}, 0.05, 0.002), N_FFTS).level == HOLDS
+    worse = separation_verdict(results({}, -1.0, -0.05), N_FFTS)
+    assert worse.level == FAILS and "excluding zero" in worse.evidence
+    one_trial = separation_verdict(results({}, 0.0, 0.0, trials=1), N_FFTS)
+    assert one_trial.level == UNDECIDED
+
+
+def test_findings_text_changes_when_a_claim_fails():
+    """The acceptance test of the findings page: same code, other results, other words."""
+    good = findings_table({"run": results({n: 1.06 for n in N_FFTS + EXTRA}, 0.05, 0.002)}, 2000, N_FFTS)
+    bad = findings_table({"run": results({n: 1.25 for n in N_FFTS + EXTRA}, -1.0, -0.05)}, 2000, N_FFTS)
+    assert list(good["Verdict"][:3]) == [HOLDS, HOLDS, HOLDS]
+    assert list(bad["Verdict"][:3]) == [FAILS, HOLDS, FAILS]
+    assert good.loc[0, "run"] != bad.loc[0, "run"]
+    assert "missing" in good.loc[0, "Against NMF-interp"]
+    assert set(good.columns) >= {"Claim", "The paper", "run", "Verdict", "Against NMF-interp"}
+
+
+def test_interp_baseline_is_compared_once_present():
+    rows = results({n: 1.06 for n in N_FFTS + EXTRA}, 0.0, 0.0)
+    interp = rows[rows["method"] == "NMF"].assign(method="NMF-interp")
+    interp.loc[interp["metric"] == "kl", "value"] *= 1.03
+    table = findings_table({"run": pd.concat([rows, interp])}, 2000, N_FFTS)
+    assert "iN-NMF / NMF-interp" in table.loc[0, "Against NMF-interp"]
+
+
+def test_hybrid_verdict_follows_the_assignment():
+    ok = pd.DataFrame([{"segment": "all", "min r": 0.9, "one-to-one": True, "consistent": True}])
+    assert hybrid_verdict(ok).level == PARTLY
+    assert hybrid_verdict(ok.assign(consistent=False)).level == FAILS
+    assert hybrid_verdict(None).level == UNDECIDED
+    verdicts = claim_verdicts(results({}, 0.0, 0.0), 2000, N_FFTS, hybrid=ok)
+    assert set(verdicts) == {"kl", "window", "separation", "hybrid"}
+
+
+def test_missing_window_sizes_are_an_error():
+    with pytest.raises(ValueError, match="window sizes"):
+        kl_verdict(results({}, 0.0, 0.0), (3000,))
