@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PROFILE ?= quick
 
-.PHONY: book test bench clean env
+.PHONY: book test bench clean env lab
 
 $(STAMP): pyproject.toml setup.py constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ book: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# JupyterLab on the chapters: right-click a .py, "Open With > Jupytext Notebook" (jupytext.toml pairs it with an .ipynb).
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks
 
 bench: $(STAMP)
 	$(BIN)/innmf bench
