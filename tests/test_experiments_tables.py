@@ -82,3 +82,22 @@ def test_three_methods_side_by_side():
     assert gain.loc[1000, "mean"] == pytest.approx(np.mean([1.2 - 1.1, 2.2 - 2.2, 3.9 - 3.3]) + 1)
     with pytest.raises(ValueError, match="No pair"):
         paired_comparisons(df, "kl", pairs=[("iN-NMF", "NMF-raster")])
+
+
+def test_against_interp_favours_the_method_its_interval_favours():
+    from innmf.report.tables import against_interp, interp_sentence
+
+    rows = []
+    for t, base in enumerate([1.0, 1.1, 0.9, 1.05, 0.95]):
+        for n, interp_factor in ((1000, 1.05), (2000, 1.2)):
+            rows += [{"trial": t, "method": "NMF", "n_fft": n, "metric": "kl", "value": base},
+                     {"trial": t, "method": "iN-NMF", "n_fft": n, "metric": "kl", "value": base * 1.1},
+                     {"trial": t, "method": "NMF-interp", "n_fft": n, "metric": "kl", "value": base * interp_factor}]
+    table = against_interp(pd.DataFrame(rows))
+    assert table.loc[1000, "iN-NMF − NMF"] == pytest.approx(0.1)
+    assert table.loc[1000, "NMF-interp − NMF"] == pytest.approx(0.05)
+    assert table.loc[1000, "iN-NMF − NMF-interp"] == pytest.approx(0.05 * np.mean([1.0, 1.1, 0.9, 1.05, 0.95]))
+    assert table.loc[1000, "better"] == "NMF-interp" and table.loc[2000, "better"] == "iN-NMF"
+    assert interp_sentence(table, "kl", 2000).endswith("NMF-interp better at N = 1000.")
+    with pytest.raises(ValueError, match="needs rows of NMF, iN-NMF and NMF-interp"):
+        against_interp(pd.DataFrame(rows).query("method != 'NMF-interp'"))

@@ -150,3 +150,60 @@ def paired_comparisons(
     if not parts:
         raise ValueError(f"No pair of {list(pairs)} has both methods among {sorted(present)} for {metric!r}.")
     return pd.concat(parts, axis=1, names=["comparison"])
+
+
+def against_interp(df: pd.DataFrame, metric: str = "kl") -> pd.DataFrame:
+    """iN-NMF judged against the NMF-interp baseline per window size N, paired by trial.
+
+    Chapters "Reconstruction across window sizes" (``kl``: lower is better, shown as
+    excess over retrained NMF) and "Separating two speakers" (``sdr`` and the others:
+    higher is better, in their own units).
+
+    Args:
+        df: per-trial rows with the three methods.
+        metric: the metric compared.
+
+    Returns:
+        One row per N: ``trials``, ``iN-NMF − NMF`` and ``NMF-interp − NMF`` (mean
+        paired difference; relative for KL), ``iN-NMF − NMF-interp`` (mean paired
+        difference in the metric's units) with its 95 % t-interval ``ci_low``,
+        ``ci_high``, and ``better``: the method the interval favours, or "neither"
+        when it includes zero.
+    """
+    from innmf.report.stats import paired_summary
+
+    rows = df[df["metric"] == metric]
+    relative = metric == "kl"
+    gaps = paired_comparisons(rows, metric, relative=relative)
+    needed = {f"{m} − {b}" for m, b in COMPARISONS}
+    if not needed <= set(gaps.columns.get_level_values(0)):
+        raise ValueError(f"against_interp needs rows of NMF, iN-NMF and NMF-interp; found {sorted(set(rows['method']))}.")
+    vs = paired_summary(rows, baseline="NMF-interp", treatment="iN-NMF").set_index("n_fft")
+    out = pd.DataFrame({
+        "trials": gaps[("iN-NMF − NMF", "trials")],
+        "iN-NMF − NMF": gaps[("iN-NMF − NMF", "mean")],
+        "NMF-interp − NMF": gaps[("NMF-interp − NMF", "mean")],
+        "iN-NMF − NMF-interp": vs["mean_diff"],
+        "ci_low": vs["ci_low"],
+        "ci_high": vs["ci_high"],
+    })
+    low_is_good = metric == "kl"
+    favours_inr = out["ci_high"] < 0 if low_is_good else out["ci_low"] > 0
+    favours_interp = out["ci_low"] > 0 if low_is_good else out["ci_high"] < 0
+    out["better"] = "neither"
+    out.loc[favours_inr, "better"] = "iN-NMF"
+    out.loc[favours_interp, "better"] = "NMF-interp"
+    out.index.name = "n_fft"
+    return out
+
+
+def interp_sentence(table: pd.DataFrame, metric: str, train_n_fft: int) -> str:
+    """One sentence on :func:`against_interp`'s table: where the interval favours which method."""
+    other = table[table.index != int(train_n_fft)]
+    groups = {name: ", ".join(str(n) for n in other.index[other["better"] == name])
+              for name in ("iN-NMF", "NMF-interp", "neither")}
+    parts = [f"{name} better at N = {ns}" if name != "neither" else f"no difference resolved at N = {ns}"
+             for name, ns in groups.items() if ns]
+    label = "KL" if metric == "kl" else metric.upper()
+    return (f"Away from the training size, {label} of iN-NMF against NMF-interp (paired 95 % interval): "
+            + "; ".join(parts) + ".")
