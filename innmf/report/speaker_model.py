@@ -39,6 +39,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -105,15 +106,36 @@ def speaker_design(labels: Sequence[str]) -> tuple[np.ndarray, list[str]]:
     return design, names
 
 
-class _Reml:
-    """REML criterion of the model, in the speakers' low-dimensional space (Z's SVD)."""
+def _spectrum(design: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Non-zero eigenvalues k of Z'Z and their eigenvectors R."""
+    k, r = np.linalg.eigh(design.T @ design)
+    keep = k > 1e-9 * max(float(k.max()), 1.0)
+    return k[keep], r[:, keep]
 
-    def __init__(self, y: np.ndarray, design: np.ndarray) -> None:
+
+@lru_cache(maxsize=16)
+def _cached_design(labels: tuple[str, ...]) -> tuple[np.ndarray, list[str], tuple[np.ndarray, np.ndarray]]:
+    # One results table has the same trials in every window size and metric: decompose once.
+    design, names = speaker_design(labels)
+    spectrum = _spectrum(design)
+    for array in (design, *spectrum):
+        array.setflags(write=False)  # shared between calls
+    return design, names, spectrum
+
+
+class _Reml:
+    """REML criterion of the model, in the speakers' low-dimensional space.
+
+    With Z'Z = R diag(k) R', the columns of Q = Z R diag(k)^-1/2 are the eigenvectors of
+    Z Z' with eigenvalues k, so every n x n form reduces to S numbers.
+    """
+
+    def __init__(self, y: np.ndarray, design: np.ndarray, spectrum: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         self.n = len(y)
-        q, sv, _ = np.linalg.svd(design, full_matrices=False)
-        self.k = sv**2  # eigenvalues of Z Z'
-        one = np.ones(self.n)
-        self.qy, self.q1 = q.T @ y, q.T @ one
+        self.k, r = _spectrum(design) if spectrum is None else spectrum
+        scale = 1.0 / np.sqrt(self.k)
+        self.qy = scale * (r.T @ (design.T @ y))
+        self.q1 = scale * (r.T @ design.sum(axis=0))
         self.yy, self.y1, self.n1 = float(y @ y), float(y.sum()), float(self.n)
 
     def forms(self, lam: float) -> tuple[float, float, float, float]:
@@ -160,13 +182,13 @@ def speaker_interval(values: np.ndarray, labels: Sequence[str], confidence: floa
     y = np.asarray(values, dtype=float)
     if len(y) != len(labels):
         raise ValueError(f"{len(y)} values but {len(labels)} speakers labels; give one label per trial.")
-    design, names = speaker_design(labels)
+    design, names, spectrum = _cached_design(tuple(str(label) for label in labels))
     if len(y) < 3 or len(names) < MIN_SPEAKERS:
         raise ValueError(
             f"{len(y)} trial(s) with {len(names)} speaker(s): a speaker-level interval needs at least "
             f"3 trials and {MIN_SPEAKERS} speakers; run more trials (n_trials) on more speakers."
         )
-    lam, sigma2 = _Reml(y, design).fit()
+    lam, sigma2 = _Reml(y, design, spectrum).fit()
     n, counts = len(y), design.sum(axis=0)
     se = math.sqrt(max(sigma2, 0.0) * (n + lam * float(counts @ counts))) / n
     df = len(names) - 1
