@@ -11,6 +11,10 @@ Input tables are tidy, one row per trial x method x n_fft x metric, with columns
 ``trial``, ``method``, ``n_fft``, ``metric``, ``value`` (optionally ``experiment`` and
 ``speakers``, ``"spkA+spkB"``, which the runners write).
 
+The claims' pre-declared primary endpoints, decided on these intervals, are in
+:mod:`innmf.report.endpoints`; :data:`SPEAKER_INFERENCE_NOTE` is the paragraph a
+chapter shows under its table and :func:`speaker_caveat` the sentence a verdict carries.
+
 Used by ``innmf reproduce`` and the chapters "Reconstruction across window sizes",
 "Separating two speakers" and "A paired look at the comparison".
 """
