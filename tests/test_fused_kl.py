@@ -122,12 +122,12 @@ from innmf.models.nmf import EPSILON
 V, W, H = (np.asarray(a) for a in json.loads(sys.stdin.read()))
 out = []
 for dtype in (np.float32, np.float64):
-    run = fk.FusedKL(V.astype(dtype), W.astype(dtype), H.astype(dtype), EPSILON, 2.0**-52, fk.kernels())
+    run = fk.FusedKL(V.astype(dtype), W.astype(dtype), H.astype(dtype), EPSILON, 2.0**-52, fk.kernels(), threads=2)
     for _ in range(5):
         run.step()
     out.append([run.W.tolist(), run.H.tolist()])
 from innmf.accel.simd import fused_kl as compiled
-asm = compiled.update_H.inspect_asm(compiled.update_H.signatures[0])
+asm = compiled.update_H_cols.inspect_asm(compiled.update_H_cols.signatures[0])
 print(json.dumps({"factors": out, "avx512": "zmm" in asm, "ymm": "ymm" in asm}))
 """
 
@@ -161,3 +161,28 @@ def test_kernels_refuse_strided_arrays():
     with pytest.raises(TypingError, match="C-contiguous"):
         compiled.update_W(V, W, H_strided, np.empty((8, 32), np.float32), np.empty((8, 2), np.float32),
                           np.float32(1e-7))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("F,T,K", [(45, 70, 5), (1001, 319, 20), (130, 33, 3)])
+def test_same_bits_at_every_thread_count(dtype, F, T, K):
+    """Threads split rows of W and column tiles of H without reordering a sum: 1, 2, 3
+    and 5 threads give the same bits, with W updated and with W fixed."""
+    V, W, H = (a.astype(dtype) for a in _problem(F, T, K, seed=11))
+    results = {}
+    for threads in (1, 2, 3, 5):
+        run = fused_kl.FusedKL(V, W, H, EPSILON, 2.0**-52, fused_kl.kernels(), threads=threads)
+        for i in range(12):
+            run.step(update_W=i % 4 != 3)
+        results[threads] = (run.W.copy(), run.H.copy())
+    assert len(fused_kl.FusedKL(V, W, H, EPSILON, 2.0**-52, fused_kl.kernels(), threads=3)._cols) > 1  # really split
+    for threads in (2, 3, 5):
+        np.testing.assert_array_equal(results[threads][0], results[1][0])
+        np.testing.assert_array_equal(results[threads][1], results[1][1])
+
+
+def test_threads_default_to_torchs_and_must_be_positive():
+    V, W, H = _problem(160, 200, 4)
+    assert len(fused_kl.FusedKL(V, W, H, EPSILON, 2.0**-52, fused_kl.kernels())._cols) == 1  # one_thread fixture
+    with pytest.raises(ValueError, match="threads must be >= 1"):
+        fused_kl.FusedKL(V, W, H, EPSILON, 2.0**-52, fused_kl.kernels(), threads=0)
