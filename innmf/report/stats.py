@@ -64,9 +64,10 @@ SPEAKER_INFERENCE_NOTE = (
     "the model's standard error. On data simulated with this design and known speaker "
     "effects it covers the true difference close to 95 % of the time, where the trial-level "
     "t-interval falls far short as soon as speakers differ (`coverage_study` computes the table). "
-    "Intervals are per comparison; the Holm adjustment is in the p-values. "
-    "p-values are Holm-adjusted over the window sizes and metrics of an experiment, and a "
-    "margin (SDR −0.5 dB, STOI −0.02, KL +10 %) is met only when the whole interval clears it."
+    "Intervals are per comparison; the p-values are Holm-adjusted over the window sizes and "
+    "metrics of an experiment, and a margin (SDR −0.5 dB, STOI −0.02, KL +10 %) is met only "
+    "when the whole interval clears it. With few speakers the intervals are wide and "
+    "approximate, and a conclusion holds, conditionally, for speakers like these."
 )
 
 
