@@ -50,7 +50,10 @@ _EXPORTS = {
     "get_profile": "innmf.experiments",
 }
 
-__all__ = ["SAMPLE_RATE", "__version__", *_EXPORTS]
+__all__ = [
+    "SAMPLE_RATE", "__version__", "load_corpus", "stft", "istft", "magnitude", "PointCloud", "nmf",
+    "ImplicitWNMF", "ImplicitWH", "fit_activations", "separate", "run_experiments", "get_profile",
+]
 
 if TYPE_CHECKING:  # for type checkers and editors; not an import at run time
     from innmf.data import load_corpus

@@ -11,10 +11,11 @@ import pytest
 import torch
 
 from innmf.paper.encoding import FourierEncoding
-from innmf.models.inr import ComponentNetworks, grouped_linear, onednn_available
+from innmf.accel.grouped_mlp import grouped_linear
+from innmf.models.inr import ComponentNetworks
 from innmf.tools.bench.published_structure import ReferenceImplicitW, batched_from_reference
 
-BACKENDS = ["fused", "bmm"] + (["onednn"] if onednn_available() else [])
+BACKENDS = ["fused", "bmm"]
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # fixture in conftest.py
@@ -125,8 +126,7 @@ def test_grouped_linear_matches_einsum():
     x = torch.randn(50, 4, 8)
     w, bias = torch.randn(4, 8, 3), torch.randn(4, 3)
     expected = torch.einsum("pki,kio->pko", x, w) + bias
-    for backend in BACKENDS:
-        torch.testing.assert_close(grouped_linear(x, w, bias, backend), expected, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(grouped_linear(x, w, bias), expected, rtol=1e-5, atol=1e-5)
 
 
 def test_paper_network_size_layout_and_init(coords):
@@ -219,7 +219,7 @@ def test_bad_configuration_raises(coords):
         ComponentNetworks(2, activation="tanh")
     with pytest.raises(ValueError, match="sets of phases"):
         ComponentNetworks(3, encoding=FourierEncoding(4, n_sets=2))
-    with pytest.raises(ValueError, match="onednn"):
-        ComponentNetworks(2, backend="onednn", dtype=torch.float64).backend
+    with pytest.raises(ValueError, match="Unknown backend 'onednn'"):
+        ComponentNetworks(2, backend="onednn")  # removed: the private op gained nothing
     with pytest.raises(ValueError, match="Features"):
         ComponentNetworks(2, hidden=4).forward_features(torch.zeros(5, 3, 20))

@@ -75,8 +75,8 @@ class FastPath(Generic[K]):
             self._kernel = self._build()
         except NotApplicable as why:
             self.reason = str(why)
-        except ModuleNotFoundError as err:  # numba or llvmlite missing: one notice per package
-            module = (err.name or "a compiler package").split(".")[0]
+        except ImportError as err:  # numba or llvmlite missing (or broken): one notice per package
+            module = (err.name or "numba").split(".")[0]
             self.reason = f"{module} is not installed ({INSTALL_HINT})"
             if module not in _WARNED_MODULES:
                 _WARNED_MODULES.add(module)
@@ -128,7 +128,7 @@ def require_close(actual, expected, rtol: float, atol: float, what: str) -> None
         raise ArithmeticError(f"{what}: shape {a.shape}, expected {e.shape}")
     err = np.abs(a - e)
     if not bool(np.all(err <= atol + rtol * np.abs(e))):  # NaN fails too
-        raise ArithmeticError(f"{what} disagrees with its reference (max abs error {np.nanmax(err):.3g})")
+        raise ArithmeticError(f"{what} disagrees with its reference (max abs error {np.where(np.isnan(err), np.inf, err).max():.3g})")
 
 
 # the modules whose import registers the fast paths (report() imports them)

@@ -15,7 +15,8 @@ first two layers compose to one affine map: the forward pass multiplies their
 same function with the same parameters and gradients at 2J/h of the cost.
 
 The grouped products and the backward pass live in :mod:`innmf.accel.grouped_mlp`
-(backends ``"fused"``, the default, ``"onednn"`` and ``"bmm"``).
+(backends ``"fused"``, the default, and ``"bmm"``); the plain definition they are
+tested against is :mod:`innmf.paper.inr` (one ``nn.Sequential`` per component).
 Used by :mod:`innmf.models.implicit` and the chapter "Implicit neural factors".
 """
 
@@ -28,9 +29,9 @@ import torch.nn.functional as nnf
 from torch import nn
 
 from innmf.paper.encoding import FourierEncoding, as_coordinates
-from innmf.accel.grouped_mlp import BACKENDS, Workspace, fused_mlp, grouped_linear, onednn_available, resolve_backend
+from innmf.accel.grouped_mlp import BACKENDS, Workspace, fused_mlp, grouped_linear, resolve_backend
 
-__all__ = ["BACKENDS", "ComponentNetworks", "grouped_linear", "onednn_available", "resolve_backend"]
+__all__ = ["BACKENDS", "ComponentNetworks"]
 
 def _uniform(gen: torch.Generator, shape: tuple[int, ...], bound: float) -> torch.Tensor:
     return (torch.rand(shape, generator=gen, dtype=torch.float64) * 2.0 - 1.0) * bound
@@ -56,8 +57,8 @@ class ComponentNetworks(nn.Module):
         n_freqs: J for the default encoding.
         shared_encoding: all components see the same encoding (one set of phases).
         seed: seeds the weights (and the default encoding's phases).
-        backend: ``"auto"`` (= ``"fused"``), ``"fused"``, ``"onednn"`` or ``"bmm"``
-            (see :mod:`innmf.accel.grouped_mlp`; all compute the same function).
+        backend: ``"auto"`` (= ``"fused"``), ``"fused"`` or ``"bmm"``
+            (see :mod:`innmf.accel.grouped_mlp`; both compute the same function).
         device: where the parameters live.
         dtype: parameter dtype.
     """
@@ -150,11 +151,11 @@ class ComponentNetworks(nn.Module):
             flat = w01.permute(1, 0, 2).reshape(w01.shape[1], -1)
             z = torch.addmm(b01.reshape(1, -1), features, flat).view(P, K, -1)
         else:
-            z = grouped_linear(features, w01, b01, backend)
+            z = grouped_linear(features, w01, b01)
         a = self._act(z)
         for i in range(2, len(W) - 1):
-            a = self._act(grouped_linear(a, W[i], b[i], backend))
-        out = grouped_linear(a, W[-1], b[-1], backend)[:, :, 0]
+            a = self._act(grouped_linear(a, W[i], b[i]))
+        out = grouped_linear(a, W[-1], b[-1])[:, :, 0]
         return out if raw else nnf.softplus(out)
 
     def forward(self, coords, raw: bool = False) -> torch.Tensor:

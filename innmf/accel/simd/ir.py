@@ -2,9 +2,8 @@
 
 numba compiles loops well but leaves register blocking to LLVM's auto-vectoriser,
 which does not keep a tile of accumulators in registers across an inner loop; the
-kernels that need that (:mod:`innmf.accel.simd.fused_kl`, :mod:`innmf.accel.simd.weight_grad`)
-write their inner loops as explicit ``<lanes x float>`` IR with these helpers. LLVM
-compiles the IR for the host: AVX-512 registers where the CPU has them, two AVX2
+kernels that need that (:mod:`innmf.accel.simd.fused_kl`) write their inner loops
+as explicit ``<lanes x float>`` IR with these helpers. LLVM compiles the IR for the host: AVX-512 registers where the CPU has them, two AVX2
 halves per vector otherwise.
 """
 
@@ -13,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from llvmlite import ir
 
-from innmf.accel.simd.layout import LANES_BYTES, host_has_avx512  # noqa: F401 - re-exported for the kernels
+from innmf.accel.simd.layout import LANES_BYTES  # noqa: F401 - re-exported for the kernels
 
 I32, I64 = ir.IntType(32), ir.IntType(64)
 

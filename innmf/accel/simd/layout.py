@@ -19,9 +19,11 @@ def host_has_avx512() -> bool:
     """Whether LLVM sees AVX-512 (avx512f) on this CPU; False if it cannot tell."""
     try:
         import llvmlite.binding as ll
-
+    except ImportError:  # no compiled kernels then, so nothing depends on the answer
+        return False
+    try:
         return bool(ll.get_host_cpu_features().get("avx512f", False))
-    except Exception:  # noqa: BLE001 - only speed depends on it
+    except RuntimeError:  # LLVM cannot read this CPU's features: the portable AVX2-sized blocks
         return False
 
 K_BLOCK = 2
@@ -31,8 +33,8 @@ K_BLOCK = 2
 def row_block() -> int:
     """Rows per block: 8 with AVX-512's 32 vector registers, 2 with AVX2's 16.
 
-    Read once, when :mod:`innmf.accel.simd.fused_kl` compiles (its ``ROWS``). Measured on
-    the Zen 5 CPU with code compiled for each (0.29 and 0.53 ms per iteration at
-    1001 x 319, K = 20; 4 rows with AVX2 spilled registers: 0.63 ms).
+    Read once, when :mod:`innmf.accel.simd.fused_kl` compiles (its ``ROWS``). A block
+    of 4 rows spills AVX2's registers; the measurements behind these choices are in
+    ``results/bench/README.md``.
     """
     return 8 if host_has_avx512() else 2

@@ -87,6 +87,12 @@ def _plain_step(model: ImplicitWNMF, Vt: torch.Tensor, features: torch.Tensor, c
     return step
 
 
+def _with_network_backend(model: ImplicitWNMF, backend: str) -> ImplicitWNMF:
+    """The model with its networks' grouped-product backend set (:class:`~innmf.models.inr.ComponentNetworks`)."""
+    model.net.backend_name = backend
+    return model
+
+
 def _commit() -> str:
     try:
         root = Path(__file__).resolve().parents[3]
@@ -118,9 +124,7 @@ def measure(V: np.ndarray, cfg: dict, threads: list[int], rounds: int, extra: di
 
     factories: dict[str, Callable] = {
         "fused": lambda m, v, x: m.epoch_function(V, f),
-        "bmm_autograd": lambda m, v, x: ImplicitWNMF(
-            cfg["rank"], hidden=cfg["hidden"], n_freqs=cfg["n_freqs"], seed=0, backend="bmm"
-        ).epoch_function(V, f),
+        "bmm_autograd": lambda m, v, x: _with_network_backend(m, "bmm").epoch_function(V, f),
         "plain_eager": lambda m, v, x: _plain_step(m, v, x, False),
         "plain_compiled": lambda m, v, x: _plain_step(m, v, x, True),
         **(extra or {}),

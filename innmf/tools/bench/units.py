@@ -35,8 +35,6 @@ import torch
 from innmf.tools.bench.timing import interleaved_medians
 from innmf import SAMPLE_RATE
 from innmf.paper.divergences import kl_divergence
-from innmf.models.inr import onednn_available
-from innmf.accel.grouped_mlp import _OneDNNOps, fused_ops
 from innmf.models.implicit import ImplicitWH, ImplicitWNMF
 from innmf.models.nmf import init_factors, nmf
 from innmf.tools.bench.published_structure import ReferenceImplicitW, reference_epoch
@@ -139,7 +137,7 @@ def _peak_gflops(device: torch.device, quick: bool) -> dict[str, float]:
     b = torch.randn(n, n, device=device)
     flop = 2.0 * n**3
     out = {"peak_gflops_matmul": flop / interleaved_medians({"mm": (lambda: a @ b, 3)}, 3, 1, device)["mm"] / 1e6}
-    if device.type == "cpu" and onednn_available():
+    if device.type == "cpu" and torch.backends.mkldnn.is_available():
         # the same product as a 1x1 convolution: PyTorch hands it to oneDNN
         image = a.T.reshape(1, n, 1, n).contiguous(memory_format=torch.channels_last)
         kernel = b.reshape(n, n, 1, 1)
@@ -149,10 +147,8 @@ def _peak_gflops(device: torch.device, quick: bool) -> dict[str, float]:
     K, P, h = (4, 129, 16) if quick else (20, 1001, 64)
     x, w, bias = torch.randn(P, K, h, device=device), torch.randn(K, h, h, device=device), torch.randn(K, h, device=device)
     flop_b = 2.0 * K * P * h * h
-    x_kpd, out_kpd, out_pkd = x.transpose(0, 1).contiguous(), torch.empty(K, P, h, device=device), torch.empty_like(x)
-    kernels = {"bmm": lambda: torch.baddbmm(bias[:, None, :], x_kpd, w, out=out_kpd)}
-    if fused_ops(device, x.dtype) is _OneDNNOps:  # what the fused backend runs on this CPU
-        kernels["onednn"] = lambda: _OneDNNOps.linear(x, w, bias, out_pkd)
+    x_kpd, out_kpd = x.transpose(0, 1).contiguous(), torch.empty(K, P, h, device=device)
+    kernels = {"bmm": lambda: torch.baddbmm(bias[:, None, :], x_kpd, w, out=out_kpd)}  # what the fused backend runs
     for name, kernel in kernels.items():
         ms = interleaved_medians({"b": (kernel, 5)}, 3, 1, device)["b"]
         out[f"batched_gflops_{name}"] = flop_b / ms / 1e6
