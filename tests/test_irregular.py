@@ -107,3 +107,13 @@ def test_verdict_by_hand():
     assert irregular_verdict(kl, "kl_heldout").set_index("representation").loc["hybrid", "wins"] == 0
     with pytest.raises(ValueError, match="blind"):
         irregular_verdict(pd.DataFrame(rows), baseline="blind")
+
+
+def test_settings_follow_the_profile():
+    from innmf.experiments.irregular import REPRESENTATIONS, irregular_settings
+    from innmf.experiments.settings import get_profile
+
+    smoke, quick = irregular_settings(get_profile("smoke")), irregular_settings(get_profile("quick"))
+    assert smoke["seeds"] == (0,) and smoke["representations"] == ("cqt",)
+    assert len(quick["seeds"]) == 3 and quick["representations"] == REPRESENTATIONS
+    assert quick["epochs"] == get_profile("quick")["hybrid_epochs"]

@@ -330,6 +330,26 @@ def irregular_experiment(
     return pd.DataFrame(rows, columns=["seed", "representation", "method", "metric", "value"])
 
 
+def irregular_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """:func:`irregular_experiment`'s arguments for a profile (the chapter calls it).
+
+    ``smoke`` (the book's tests) only exercises the code: one seed, the CQT alone,
+    60 epochs, numbers without meaning. ``quick``: three seeds, every representation,
+    the profile's ``hybrid_epochs``; ``paper``: five seeds.
+    """
+    profile = settings.get("profile", "quick")
+    smoke = profile == "smoke"
+    return {
+        "seeds": tuple(range(1 if smoke else 3 if profile == "quick" else 5)),
+        "representations": ("cqt",) if smoke else REPRESENTATIONS,
+        "epochs": 60 if smoke else int(settings["hybrid_epochs"]),
+        "hidden": int(settings["hybrid_hidden"]),
+        "fraction": float(settings["hybrid_fraction"]),
+        "nmf_iter": 100 if smoke else 500,
+        "device": settings["device"],
+    }
+
+
 def irregular_verdict(
     table: pd.DataFrame, metric: str = "snr", method: str = "iN-NMF", baseline: str = "NMF-raster"
 ) -> pd.DataFrame:
