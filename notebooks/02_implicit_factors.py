@@ -310,7 +310,7 @@ shown = ablation[["label", "n_freqs", "activation", "hidden", "n_params"] + kl_c
 shown[kl_cols] = shown[kl_cols].map(lambda v: f"{v:.2e}")
 print(shown.rename(columns={"kl": f"kl_N{n_fft} (train)"}).to_string(index=False))
 
-# %%
+# %% tags=["hide-input"]
 rel = ablation.set_index("label")[kl_cols] / ablation.loc[ablation["is_base"], kl_cols].to_numpy()
 headers = {"label": "configuration", "n_freqs": "J", "activation": "activation", "hidden": "width h",
            "n_params": "parameters", "kl": f"KL at N = {n_fft} (training)",

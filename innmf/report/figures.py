@@ -29,7 +29,7 @@ _FALLBACK_COLORS = ("tab:green", "tab:red", "tab:purple", "tab:brown")
 
 def outside_legend(ax: Any, **kwargs: Any) -> Any:
     """A legend to the right of the axes, so it never covers data (every chapter's figures)."""
-    return ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize=8,
+    return ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize=9,
                      frameon=False, **kwargs)
 
 

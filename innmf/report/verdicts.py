@@ -39,6 +39,15 @@ SEPARATION_MARGINS = {"sdr": -0.5, "stoi": -0.02}
 """Non-inferiority margins of iN-NMF − NMF (SDR in dB, STOI in its own units)."""
 INTERP = "NMF-interp"
 """The interpolated-dictionary baseline (issue "Science I")."""
+PAPER_N_FFTS = (1000, 1500, 2000, 2500)
+"""The paper's window sizes; claims are judged at those a results table has."""
+PAPER_TRAIN_N_FFT = 2000
+
+
+def judged_sizes(rows: pd.DataFrame, n_ffts: Sequence[int] | None = None) -> list[int]:
+    """The window sizes a claim is judged at: ``n_ffts`` (default: the paper's) present in ``rows``."""
+    wanted = PAPER_N_FFTS if n_ffts is None else tuple(n_ffts)
+    return sorted(set(wanted) & set(int(n) for n in rows["n_fft"]))
 
 
 @dataclass(frozen=True)
@@ -141,9 +150,10 @@ def separation_verdict(rows: pd.DataFrame, n_ffts: Sequence[int]) -> Verdict:
         noninferior.append(bool(ok.all()))
         worse_any.append(bool(worse.any()))
         majority_worse |= bool((worse & ~ok).sum() >= math.ceil(len(part) / 2))
-        text = (f"{metric.upper()} iN-NMF − NMF {_range(part['mean_diff'], fmt)}{unit} "
-                f"(95 % intervals from {part['ci_low'].min():{fmt}} to {part['ci_high'].max():{fmt}}; "
-                f"margin {margin:{fmt}}{unit})")
+        text = f"{metric.upper()} iN-NMF − NMF {_range(part['mean_diff'], fmt)}{unit}"
+        if part["ci_low"].notna().any():
+            text += (f" (95 % intervals from {part['ci_low'].min():{fmt}} to {part['ci_high'].max():{fmt}}; "
+                     f"margin {margin:{fmt}}{unit})")
         if worse.any():
             text += f", below NMF with the interval excluding zero at N = {_sizes(part.loc[worse, 'n_fft'])}"
         parts.append(text)
@@ -185,7 +195,7 @@ def hybrid_verdict(assignment: pd.DataFrame | None) -> Verdict:
 def interp_comparison(rows: pd.DataFrame, metric: str = "kl") -> str:
     """How iN-NMF compares with ``NMF-interp`` on one metric, or that the baseline is missing."""
     if INTERP not in set(rows["method"]):
-        return f"missing: no `{INTERP}` rows in these results (the baseline of issue Science I)"
+        return f"missing: no {INTERP} rows in these results (the baseline of issue Science I)"
     paired = paired_summary(rows[rows["metric"] == metric], baseline=INTERP)
     if metric == "kl":
         return f"KL ratio iN-NMF / {INTERP} {_range(paired['ratio'], '.3f')} at N = {_sizes(paired['n_fft'])}"
@@ -207,9 +217,18 @@ CLAIMS = {
 }
 
 
-def claim_verdicts(rows: pd.DataFrame, train_n_fft: int, n_ffts: Sequence[int],
+def claim_verdicts(rows: pd.DataFrame, train_n_fft: int | None = None, n_ffts: Sequence[int] | None = None,
                    hybrid: pd.DataFrame | None = None) -> dict[str, Verdict]:
-    """Every claim's verdict from one results table (and, for the hybrid claim, one fit)."""
+    """Every claim's verdict from one results table (and, for the hybrid claim, one fit).
+
+    Args:
+        rows: tidy per-trial results.
+        train_n_fft: iN-NMF's training size (default: the paper's, 2000).
+        n_ffts: window sizes to judge at (default: the paper's that ``rows`` has).
+        hybrid: a hybrid fit's note assignment, for the hybrid claim.
+    """
+    train_n_fft = PAPER_TRAIN_N_FFT if train_n_fft is None else train_n_fft
+    n_ffts = judged_sizes(rows, n_ffts)
     verdicts = {}
     if (rows["metric"] == "kl").any():
         verdicts["kl"] = kl_verdict(rows, n_ffts)
@@ -221,16 +240,17 @@ def claim_verdicts(rows: pd.DataFrame, train_n_fft: int, n_ffts: Sequence[int],
     return verdicts
 
 
-def findings_table(results: dict[str, pd.DataFrame], train_n_fft: int, n_ffts: Sequence[int],
-                   hybrid: pd.DataFrame | None = None, judge: str | None = None) -> pd.DataFrame:
+def findings_table(results: dict[str, pd.DataFrame], train_n_fft: int | None = None,
+                   n_ffts: Sequence[int] | None = None, hybrid: pd.DataFrame | None = None,
+                   judge: str | None = None) -> pd.DataFrame:
     """One row per claim: the paper's evidence, ours per results table, the verdict.
 
     Args:
         results: named per-trial tables, e.g. ``{"recorded paper-profile run (40 trials)":
             ..., "this build (quick, 4 trials)": ...}``; the first one present judges.
-        train_n_fft: iN-NMF's training window size.
-        n_ffts: the paper's window sizes.
-        hybrid: the hybrid fit's note assignment (judged with the last table).
+        train_n_fft: iN-NMF's training window size (default: the paper's, 2000).
+        n_ffts: window sizes to judge at (default: the paper's, as far as each table has them).
+        hybrid: the hybrid fit's note assignment.
         judge: the name of the table that gives the verdict (default: the first).
 
     Returns:
