@@ -12,9 +12,9 @@ D(V || W H) / n, so its gradient has a closed form that needs no logarithm:
 
 where W^T 1 (the column sums of W) is fixed. This module computes it directly into
 preallocated buffers instead of through autograd, with the two products through
-:func:`innmf.accel.runtime.matmul_into`: the paper's refit epoch (1001 x 319, K = 20) takes
-a third of the autograd version's time on a CPU, more when the loss is not recorded
-at every epoch (the logarithm in the loss is the most expensive pass). The update
+:func:`innmf.accel.runtime.matmul_into`: a CPU refit epoch then runs a few passes
+over V instead of autograd's graph, fewer still when the loss is not recorded at every
+epoch (the logarithm in the loss is the most expensive pass). The update
 itself is the optimiser's (:class:`innmf.models.training.FlatRprop` or Adam), unchanged.
 """
 

@@ -2,8 +2,9 @@
 
 Used at the top of every chapter (``use_threads(P["threads"])``). The models in this
 package multiply small matrices (K = 20 components, a few hundred frames); on a
-2-core machine torch's default of one thread per core makes an iN-NMF epoch 2 to 20
-times *slower* than one thread, because the threads spin-wait on each other. The
+small machine torch's default of one thread per core can make an iN-NMF epoch
+*slower* than one thread, because the threads spin-wait on each other (measured
+in ``results/bench/README.md``). The
 thread count also decides the order of floating-point sums, so fixing it makes a
 chapter's numbers the same on every re-execution.
 """
@@ -42,10 +43,10 @@ def matmul_into(a, b, out) -> None:
     """``out = a @ b`` for 2-D torch tensors; on a single-threaded CPU through numpy's BLAS.
 
     OpenBLAS runs the skinny products of NMF and of the activation fits (one side of
-    rank K) 15-40 % faster than ``torch.mm`` on the CPU we measured, but only when
-    torch runs one thread: with several, OpenBLAS's spinning worker threads and
-    torch's OpenMP threads take turns on the same cores and an NMF iteration became
-    30 times slower (``innmf bench``). So numpy is used when torch has one thread (the
+    rank K) faster than ``torch.mm`` where we measured, but only when torch runs one
+    thread: with several, OpenBLAS's spinning worker threads and torch's OpenMP
+    threads take turns on the same cores and an NMF iteration becomes many times
+    slower (``results/bench/README.md``). So numpy is used when torch has one thread (the
     profiles' setting), ``torch.mm`` otherwise and on GPUs. Used by :mod:`innmf.models.nmf`
     and :mod:`innmf.accel.activations`.
     """

@@ -1,11 +1,11 @@
 """sin and cos of a float32 CPU buffer in one pass: the sine activations of the INR.
 
 The paper's networks apply sin after three of their layers; training needs sin(z)
-in the forward pass and cos(z) in the backward pass. PyTorch's CPU sin and cos
-each take about 1 ns per float32 entry (1.3 ms apiece for one layer of the
-paper's speech network, K=20 x h=64 x 1001 points), a third of a training epoch
-in all. :func:`sincos_` computes both in one compiled pass (numba, vectorised by
-LLVM) in about a quarter of the time of torch.sin alone: the argument is reduced
+in the forward pass and cos(z) in the backward pass, and PyTorch's CPU sin and cos
+are a large part of an epoch of the paper's speech network (K=20 x h=64 x 1001
+points per layer). :func:`sincos_` computes both in one compiled pass (numba,
+vectorised by LLVM), faster than torch.sin alone (``results/bench/README.md``,
+the one part of the networks' fast path that clearly pays): the argument is reduced
 by pi/2 in float64 with a two-part constant, and sin and cos of the remainder
 (|r| <= pi/4) come from their Taylor polynomials to degree 13 and 12, whose
 truncation error (< 1e-11) is far below float32's rounding. Results agree with
@@ -13,7 +13,8 @@ float64 sin/cos to half a float32 ulp over the tested range (|z| up to 3e8).
 
 Used by :mod:`innmf.accel.grouped_mlp` (chapter "Implicit neural factors"); where numba
 is missing, or the compiled kernel fails its check at first use, PyTorch's sin
-and cos are used instead and only speed is lost.
+and cos are used instead (with a warning, :mod:`innmf.accel.checked`) and only
+speed is lost. Reference: ``torch.sin``/``torch.cos`` in float64 (``tests/test_fastmath.py``).
 """
 
 from __future__ import annotations
