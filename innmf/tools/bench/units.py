@@ -1,23 +1,27 @@
-"""``innmf bench``: how fast the factorisations run, side by side with their references.
+"""``innmf bench``: how fast the factorisations run, side by side with every alternative at hand.
 
-Three measurements, each the median of repeated runs after warm-up, taken in one
-process with the contenders interleaved (so a burst of load from elsewhere hits
-both alike):
+Each figure is the median of repeated runs after warm-up, taken in one process with
+the contenders interleaved (so a burst of load from elsewhere hits all alike), and
+its headline is the ratio against the *fastest* alternative
+(:mod:`innmf.tools.bench.figures` names the keys):
 
-* one Rprop epoch of iN-NMF model 1 at the paper's speech setting (K=20, h=64,
-  J=10, N=2000 on 20 s at 16 kHz, V is 1001 x 319) against
-  :mod:`innmf.tools.bench.published_structure` (the published code's structure), with the work
-  done in GFLOP/s next to the machine's measured matrix-product peak;
-* KL multiplicative updates (rank 20, same V, same init, same iteration count)
-  against scikit-learn's ``NMF(solver="mu")``, with the work of the four matrix
-  products an iteration amounts to in GFLOP/s (``nmf_achieved_gflops``; on the
-  CPU our updates are the fused kernels of :mod:`innmf.accel.mu_fused_kl`, which can pass
-  the BLAS's product measured as ``peak_gflops_matmul``);
-* one epoch of model 2 on a cloud with the paper's hybrid coordinate structure
-  (about 99k points, rank 2, h=16, half the points per epoch), distinct-coordinate
-  evaluation against evaluating both networks at every point.
+* ``innmf``: one Rprop epoch of iN-NMF model 1 at the paper's speech setting (K=20,
+  h=64, J=10, N=2000 on 20 s at 16 kHz, V is 1001 x 319) against the published
+  code's structure (:mod:`innmf.tools.bench.published_structure`), a plain batched
+  PyTorch model eager and under ``torch.compile``, and our networks through autograd;
+* ``nmf`` (same V, rank 20) and ``nmf_large`` (4097 x 2000): KL multiplicative
+  updates from the same initialisation against scikit-learn in float32 and float64,
+  plain numpy and torch loops and torchnmf where installed
+  (:mod:`innmf.tools.bench.nmf_peers`);
+* ``hybrid``: one epoch of model 2 on a cloud with the paper's hybrid coordinate
+  structure (about 99k points, rank 2, h=16, half the points per epoch),
+  distinct-coordinate evaluation against evaluating both networks at every point.
 
-Used by the chapter "Speed" and the README; ``--json`` prints one JSON object.
+Every record names the machine (:mod:`innmf.tools.bench.machine`: CPU model with
+family/model, BLAS and its kernels, torch's threads, the commit) and carries a
+roofline line: each figure's GFLOP/s against the FMA peak of one core and of all
+cores, measured in the same run. Used by the chapter "Reproducing at scale" (through
+the records of ``results/bench/``); ``--json`` prints one JSON object.
 """
 
 from __future__ import annotations
@@ -25,20 +29,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
-import warnings
 
 import numpy as np
 import torch
 
-from innmf.tools.bench.timing import interleaved_medians
 from innmf import SAMPLE_RATE
-from innmf.paper.divergences import kl_divergence
-from innmf.models.implicit import ImplicitWH, ImplicitWNMF
-from innmf.models.nmf import init_factors, nmf
-from innmf.tools.bench.published_structure import ReferenceImplicitW, reference_epoch
-from innmf.tf.stft import frequency_coordinate, magnitude
+from innmf.tf.stft import magnitude
+from innmf.tools.bench import figures
+from innmf.tools.bench.machine import blas_kernels, commit, cpu_model, cpu_name, fma_peak_gflops, usable_cores
+from innmf.tools.bench.nmf_peers import large_matrix
+from innmf.tools.bench.timing import interleaved_medians
 
 SPEECH = dict(rank=20, hidden=64, n_freqs=10, n_fft=2000, seconds=20.0)
 QUICK_SPEECH = dict(rank=4, hidden=16, n_freqs=10, n_fft=256, seconds=1.3)
@@ -156,125 +157,8 @@ def _peak_gflops(device: torch.device, quick: bool) -> dict[str, float]:
     return out
 
 
-def _bench_innmf(V: np.ndarray, cfg: dict, device, rounds: int) -> dict:
-    f = frequency_coordinate(cfg["n_fft"])
-    model = ImplicitWNMF(cfg["rank"], hidden=cfg["hidden"], n_freqs=cfg["n_freqs"], seed=0, device=device)
-    step = model.epoch_function(V, f)
-    ref = ReferenceImplicitW(cfg["rank"], V.shape[1], n_freqs=cfg["n_freqs"], hidden=cfg["hidden"], seed=0).to(device)
-    ref_opt = torch.optim.Rprop(ref.parameters(), lr=1e-3)
-    Vt = torch.as_tensor(V, dtype=torch.float32, device=device)
-    ft = torch.as_tensor(f, dtype=torch.float32, device=device)
-    times = interleaved_medians(
-        {"ours": (step, 3), "reference": (lambda: reference_epoch(ref, ref_opt, Vt, ft), 1)}, rounds, 3, device
-    )
-    F, T, K = V.shape[0], V.shape[1], cfg["rank"]
-    product = 3 * 2.0 * F * K * T  # W H forward, and the gradients for W and H
-    work = model.net.flops_per_point(composed=True) * F + product
-    paper_work = model.net.flops_per_point(composed=False) * F + product
-    return {
-        "innmf_epoch_ms": times["ours"],
-        "innmf_reference_epoch_ms": times["reference"],
-        "innmf_speedup": times["reference"] / times["ours"],
-        "innmf_epoch_gflop": work / 1e9,
-        "innmf_achieved_gflops": work / times["ours"] / 1e6,
-        "innmf_effective_gflops": paper_work / times["ours"] / 1e6,
-        "innmf_backend": model.net.backend,
-    }
-
-
-def _bench_nmf(V: np.ndarray, rank: int, n_iter: int, device, rounds: int) -> dict:
-    from sklearn.decomposition import NMF
-
-    W0, H0 = init_factors(torch.as_tensor(V, dtype=torch.float64), rank, "paper", seed=0)
-    W0, H0 = W0.numpy(), H0.numpy()
-    results: dict[str, tuple] = {}
-
-    def ours(dtype):
-        results[f"ours_{dtype}"] = nmf(V, rank, n_iter, W=W0, H=H0, dtype=dtype, device=device, loss_every=n_iter)
-
-    def sk(dtype):
-        model = NMF(rank, solver="mu", beta_loss="kullback-leibler", init="custom", max_iter=n_iter, tol=0)
-        X = V.astype(dtype)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "maximum number of iterations reached"
-            W = model.fit_transform(X, W=W0.astype(dtype), H=H0.astype(dtype))
-        results[f"sk_{dtype.__name__}"] = (W, model.components_)
-
-    times = interleaved_medians(
-        {
-            "ours32": (lambda: ours(torch.float32), 1),
-            "ours64": (lambda: ours(torch.float64), 1),
-            "sk64": (lambda: sk(np.float64), 1),
-            "sk32": (lambda: sk(np.float32), 1),
-        },
-        rounds,
-        1,
-        device,
-        settle=0.3,
-    )
-    per_iter = {k: v / n_iter for k, v in times.items()}
-    r32 = results[f"ours_{torch.float32}"]
-    W_sk, H_sk = results["sk_float64"]
-    return {
-        "nmf_iter_ms": per_iter["ours32"],
-        "sklearn_nmf_iter_ms": per_iter["sk64"],
-        "nmf_speedup": per_iter["sk64"] / per_iter["ours32"],
-        # W H twice, (V / W H) H^T and W^T (V / W H): 2 F T K flops each
-        "nmf_achieved_gflops": 4 * 2.0 * V.shape[0] * V.shape[1] * rank / per_iter["ours32"] / 1e6,
-        "nmf_final_kl": kl_divergence(V, r32.W.astype(np.float64) @ r32.H),
-        "sklearn_final_kl": kl_divergence(V, W_sk @ H_sk),
-        "nmf_iter_ms_float64": per_iter["ours64"],
-        "sklearn_nmf_iter_ms_float32": per_iter["sk32"],
-        "nmf_speedup_float64": per_iter["sk64"] / per_iter["ours64"],
-        "nmf_speedup_float32": per_iter["sk32"] / per_iter["ours32"],
-        "nmf_iterations": n_iter,
-    }
-
-
-def _bench_hybrid(seconds: float, device, rounds: int) -> dict:
-    t, f, m, counts = synthetic_hybrid_coordinates(seconds)
-    steps = {
-        name: ImplicitWH(2, hidden=16, evaluation=name, seed=0, device=device).epoch_function(t, f, m, fraction=0.5)
-        for name in ("distinct", "pointwise")
-    }
-    times = interleaved_medians({name: (step, 1) for name, step in steps.items()}, rounds, 3, device)
-    return {
-        "hybrid_epoch_ms": times["distinct"],
-        "hybrid_naive_epoch_ms": times["pointwise"],
-        "hybrid_speedup": times["pointwise"] / times["distinct"],
-        "hybrid_points": counts["points"],
-        "hybrid_distinct_freqs": counts["distinct_freqs"],
-        "hybrid_distinct_times": counts["distinct_times"],
-    }
-
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def _blas_kernels() -> str:
-    """The BLAS behind numpy (and scikit-learn) and the kernels it chose for this CPU.
-
-    OpenBLAS picks its kernels by CPU model; one it does not know gets an older set
-    (numpy's OpenBLAS 0.3.31 runs AVX2 "Haswell" kernels on AMD Zen 5, which has
-    AVX-512: ``OPENBLAS_CORETYPE=SKYLAKEX`` doubles its matrix products there, for
-    scikit-learn and our products through numpy; our KL updates on the CPU do not
-    use a BLAS). Recorded so that results from different machines can be compared.
-    """
-    try:
-        from threadpoolctl import threadpool_info
-
-        infos = [i for i in threadpool_info() if i.get("user_api") == "blas"]
-    except Exception:  # noqa: BLE001 - informative only
-        return "unknown"
-    return ", ".join(f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')})" for i in infos) or "none"
+_cpu_model = cpu_model  # the names tools/bench/network_paths.py imports
+_blas_kernels = blas_kernels
 
 
 def run_benchmarks(
@@ -304,9 +188,13 @@ def run_benchmarks(
     out: dict = {
         "device": str(dev) if dev.type == "cpu" else torch.cuda.get_device_name(dev),
         "threads": torch.get_num_threads(),
+        "torch_threads": torch.get_num_threads(),
         "torch_version": torch.__version__,
-        "cpu": _cpu_model(),
-        "blas": _blas_kernels(),
+        "cpu": cpu_name(),
+        "cpu_model": cpu_model(),
+        "cores": usable_cores(),
+        "blas": blas_kernels(),
+        "commit": commit(),
         "quick": bool(quick),
         "repeats": rounds,
         "input": source,
@@ -314,14 +202,27 @@ def run_benchmarks(
         "rank": cfg["rank"],
         "hidden": cfg["hidden"],
     }
-    out.update(_bench_innmf(V, cfg, dev, rounds))
+    out["fma_peak_gflops_core"] = fma_peak_gflops(1)
+    out["fma_peak_gflops_machine"] = fma_peak_gflops(out["cores"])
+    out.update(figures.bench_innmf(V, cfg, dev, rounds))
     out.update(_peak_gflops(dev, quick))
-    out.update(_bench_nmf(V, cfg["rank"], 10 if quick else 200, dev, max(1, rounds // 2)))
-    out.update(_bench_hybrid(0.25 if quick else 2.5, dev, rounds))
+    nmf_rounds = max(1, rounds // 2)
+    out.update(figures.bench_nmf("nmf", V, cfg["rank"], 10 if quick else 200, dev, nmf_rounds))
+    big = large_matrix(129, 200, cfg["rank"]) if quick else large_matrix(4097, 2000, cfg["rank"])
+    out.update(figures.bench_nmf("nmf_large", big, cfg["rank"], 2 if quick else 5, dev, nmf_rounds))
+    out.update(figures.bench_hybrid(*synthetic_hybrid_coordinates(0.25 if quick else 2.5), dev, rounds))
+    out.update(figures.roofline(out, out["fma_peak_gflops_core"], out["fma_peak_gflops_machine"]))
     out["load_average_before"] = load_before
     out["load_average_after"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     out["bench_seconds"] = time.perf_counter() - start
-    return {k: (float(v) if isinstance(v, (np.floating, np.integer)) else v) for k, v in out.items()}
+    return _plain(out)
+
+
+def _plain(value):
+    """numpy scalars as Python numbers, inside dictionaries too (for JSON)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return float(value) if isinstance(value, (np.floating, np.integer)) else value
 
 
 def format_table(results: dict) -> str:
@@ -341,7 +242,8 @@ def _measure(args: argparse.Namespace) -> dict:
 
     if args.device != "cpu" or args.quick or args.synthetic:
         raise ValueError("--trial compares CPU timings on the embedded corpus: drop --device/--quick/--synthetic.")
-    out = {"threads": torch.get_num_threads(), "torch_version": torch.__version__, "cpu": _cpu_model()}
+    out = {"threads": torch.get_num_threads(), "torch_version": torch.__version__, "cpu": cpu_name(),
+           "cpu_model": cpu_model(), "blas": blas_kernels(), "commit": commit()}
     out.update(run_trial_benchmark(args.repeats or 5))
     return out
 
