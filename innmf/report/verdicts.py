@@ -120,7 +120,7 @@ def window_verdict(rows: pd.DataFrame, train_n_fft: int, n_ffts: Sequence[int]) 
     if (inside > FLAT_GAP).any():
         return Verdict(FAILS, evidence + f" (more than {FLAT_GAP} inside the paper's range)")
     if (outside > FLAT_GAP).any():
-        return Verdict(PARTLY, evidence + f": flat within the paper's range, not beyond it")
+        return Verdict(PARTLY, evidence + ": flat within the paper's range, not beyond it")
     return Verdict(HOLDS, evidence + f" (at most {FLAT_GAP} everywhere)")
 
 
