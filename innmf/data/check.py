@@ -108,7 +108,9 @@ def check_corpus(
                 digest = audio_sha256(spk.audio())
                 status.seconds = spk.seconds
                 if digest in heard:
-                    status.problem = (f"identical audio to speaker {heard[digest]}: a trial of the two would "
+                    first = corpus.speaker(heard[digest])
+                    status.problem = (f"identical audio to speaker {first.id} ({', '.join(map(str, spk.files[:2]))} "
+                                      f"and {', '.join(map(str, first.files[:2]))}): a trial of the two would "
                                       "separate a voice from itself; remove one of them from the corpus")
                 heard.setdefault(digest, spk.id)
             except (CorpusError, FileNotFoundError) as err:

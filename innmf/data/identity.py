@@ -40,6 +40,7 @@ def speaker_sha256(speaker: Speaker) -> str:
     """Hash of the speaker's decoded audio (remembered while its files are unchanged)."""
     key = _file_state(speaker)
     if key not in _CACHE:
+        speaker.clear_cache()  # files changed (or first look): decode them, not a cached copy
         _CACHE[key] = audio_sha256(speaker.audio())
     return _CACHE[key]
 
