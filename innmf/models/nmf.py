@@ -231,9 +231,8 @@ def _update_H(ws: _Workspace, W: torch.Tensor, H: torch.Tensor, gamma: float, fr
 def _fused_run(V: torch.Tensor, W: torch.Tensor, H: torch.Tensor, beta: float) -> fused_kl.FusedKL | None:
     """The fused KL updates (:mod:`innmf.accel.mu_fused_kl`) for this run, where they apply.
 
-    KL on the CPU in float32 or float64, whatever torch's thread count: they are
-    serial but about twice as fast as the products through a BLAS on one core,
-    and faster than torch's products on two (``innmf bench``).
+    KL on the CPU in float32 or float64: they run on torch's thread count, with the
+    same numbers at every count (``innmf bench`` measures them against the BLAS).
     """
     if beta != 1.0 or V.device.type != "cpu" or V.dtype not in (torch.float32, torch.float64):
         return None
