@@ -110,3 +110,15 @@ def test_bad_input_raises():
         kl_divergence(np.ones(2), torch.ones(2))
     with pytest.raises(ValueError, match="Unknown divergence"):
         beta_from_name("cosine")
+
+
+def test_kl_gradient_is_finite_where_the_data_are_zero():
+    # d/dv_hat (v log(v / v_hat) - v + v_hat) = 1 - v / v_hat: exactly 1 where v = 0 (autograd through
+    # xlogy would give 0 / 0 there, and the reference backend's training would turn NaN)
+    V = torch.tensor([0.0, 2.0, 0.0], dtype=torch.float64)
+    V_hat = torch.tensor([0.5, 1.0, 3.0], dtype=torch.float64, requires_grad=True)
+    kl_divergence(V, V_hat, "sum").backward()
+    torch.testing.assert_close(V_hat.grad, torch.tensor([1.0, -1.0, 1.0], dtype=torch.float64))
+    V_hat.grad = None
+    kl_divergence(V, V_hat, "sum", floor=1e-12).backward()
+    torch.testing.assert_close(V_hat.grad, torch.tensor([1.0, -1.0, 1.0], dtype=torch.float64))

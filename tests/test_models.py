@@ -1,4 +1,4 @@
-"""The three iN-NMF models (innmf.models.implicit) and the shared training loop (innmf.models.training)."""
+"""The three iN-NMF models (innmf.models.implicit); the training loop is in tests/test_training.py."""
 
 import numpy as np
 import pytest
@@ -8,8 +8,6 @@ from innmf.paper.divergences import kl_divergence
 from innmf.models.implicit import ImplicitWH, ImplicitWNMF, fit_activations
 from innmf.models.nmf import nmf
 from innmf.tf.stft import frequency_coordinate
-from innmf.accel.kl import KLTarget, mean_kl
-from innmf.accel.optim import FlatRprop
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # fixture in conftest.py
@@ -121,36 +119,6 @@ def test_gather_rows_gradient():
     values = torch.randn(7, 3, dtype=torch.float64, requires_grad=True)
     index = torch.tensor([0, 6, 6, 2, 0, 0, 5])
     assert torch.autograd.gradcheck(lambda v: _GatherRows.apply(v, index), (values,))
-
-
-def test_adam_and_flat_rprop():
-    target = KLTarget(torch.tensor([[0.5, 2.0], [1.0, 0.0]]))
-    for optimizer in ("adam", "rprop"):
-        from innmf.models.training import train
-
-        p = torch.nn.Parameter(torch.zeros(2, 2))
-        losses = train(lambda: mean_kl(torch.nn.functional.softplus(p), target), [p], 200, optimizer, lr=0.05)
-        assert losses[-1] < 0.05 * losses[0]
-    # FlatRprop is torch's Rprop, bit for bit
-    ps = [torch.randn(4, 3, requires_grad=True), torch.randn(5, requires_grad=True)]
-    qs = [p.detach().clone().requires_grad_() for p in ps]
-    ours, theirs = FlatRprop(qs, lr=0.01), torch.optim.Rprop(ps, lr=0.01)
-    for _ in range(50):
-        for params, opt in ((ps, theirs), (qs, ours)):
-            opt.zero_grad()
-            sum((torch.sin(3 * p) + p**2).sum() for p in params).backward()
-            opt.step()
-    for p, q in zip(ps, qs):
-        assert torch.equal(p, q)
-
-
-def test_mean_kl_value_and_gradient():
-    m = torch.tensor([0.0, 1.0, 2.0], dtype=torch.float64)
-    m_hat = torch.tensor([0.5, 1.0, 1.0], dtype=torch.float64, requires_grad=True)
-    loss = mean_kl(m_hat, KLTarget(m))
-    assert float(loss.detach()) == pytest.approx(float(kl_divergence(m, m_hat.detach())), rel=1e-12)
-    loss.backward()
-    np.testing.assert_allclose(m_hat.grad.numpy(), (1 - m.numpy() / m_hat.detach().numpy()) / 3)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")

@@ -124,8 +124,10 @@ def kl_divergence(V: ArrayLike, V_hat: ArrayLike, reduction: str = "mean", floor
                 "divergence is infinite; keep the factors strictly positive (softplus) or pass a floor."
             )
     ratio = V / where(positive, Vh, 1.0)  # V = 0 wherever V_hat = 0 here: the term is V_hat = 0
-    xlogy = torch.xlogy if is_torch else _np_xlogy
-    return _reduce(xlogy(V, ratio) - V + Vh, reduction, is_torch)
+    if not is_torch:  # scipy's xlogy: the same floats as scipy.special.kl_div
+        return _reduce(_np_xlogy(V, ratio) - V + Vh, reduction, is_torch)
+    # 0 log 0 = 0 with a finite gradient: log(1) where m = 0 (xlogy's backward is 0 / 0 there)
+    return _reduce(V * torch.log(torch.where(V > 0, ratio, 1.0)) - V + Vh, reduction, is_torch)
 
 
 def is_divergence(V: ArrayLike, V_hat: ArrayLike, reduction: str = "mean", eps: float = TINY):
