@@ -6,12 +6,13 @@ Used by :func:`innmf.models.nmf.nmf` (chapters "Classic NMF", "Window-size gener
 Why: an MU iteration is four skinny matrix products (one side of rank K) with
 elementwise passes between them (floor W H, divide V by it). Through a BLAS, W H
 and V / (W H) go to memory (1.3 MB each at the paper's 1001 x 319) and back, and
-numpy's OpenBLAS (0.3.31) runs its AVX2 kernels on the AMD Zen 5 CPU we measured,
-about 100 GFLOP/s per core. Here a block of rows of W H is formed in registers,
+a BLAS may not use the CPU's widest vectors (OpenBLAS runs its AVX2 kernels on
+CPUs it does not know). Here a block of rows of W H is formed in registers,
 floored and divided into V at once, and used straight away for the factor's
 update, so neither matrix is ever written; the kernels are written as LLVM vector
-IR (numba + llvmlite), so they use AVX-512 where the CPU has it (170-185 GFLOP/s
-per core there, ``innmf bench``) and AVX2 halves elsewhere.
+IR (numba + llvmlite), so they use AVX-512 where the CPU has it and AVX2 halves
+elsewhere. ``innmf bench`` measures them against the alternatives (the records
+and their machines are in ``results/bench/``).
 
 Numbers do not depend on the CPU: every vector has 64 bytes (16 float32 or 8
 float64 lanes; LLVM splits it on narrower CPUs), products are accumulated with
