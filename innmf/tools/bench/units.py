@@ -215,6 +215,9 @@ def run_benchmarks(
     out["load_average_before"] = load_before
     out["load_average_after"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     out["bench_seconds"] = time.perf_counter() - start
+    from innmf.accel.checked import report  # which compiled paths these timings took
+
+    out["fast_paths"] = {s.name: "fast" if s.fast else f"refused: {s.reason}" for s in report()}
     return _plain(out)
 
 
