@@ -418,8 +418,8 @@ class _GatherRows(torch.autograd.Function):
     """rows = values[index]; the backward pass sums gradients per row with ``bincount``.
 
     PyTorch's own backward (``index_add_``) is serial at best and, with two CPU
-    threads, contends for the same few cache lines: 8 ms against 0.1 ms here for
-    ~50k points gathered from ~7k rows.
+    threads, contends for the same few cache lines, far slower for the hybrid
+    cloud's ~50k points gathered from ~7k rows (``results/bench/README.md``).
     """
 
     @staticmethod

@@ -125,7 +125,7 @@ class _Workspace:
         self.num_H = V.new_empty(rank, T)
         self.sum_K = V.new_empty(rank)
         # single-threaded only, like matmul_into: next to torch's multi-threaded products
-        # the serial kernels made an iteration slower (0.48 -> 0.88 ms at 2 threads here)
+        # the serial kernels made an iteration slower (results/bench/README.md)
         serial_cpu = V.device.type == "cpu" and torch.get_num_threads() == 1
         self.kl_ratio = kl_ratio_kernel() if beta == 1.0 and serial_cpu else None
         if self.kl_ratio is not None:
