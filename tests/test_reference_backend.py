@@ -57,6 +57,14 @@ _WITHOUT_NUMBA = """
     wh = ImplicitWH(2, hidden=8, n_freqs=4, backend="reference").fit(t, fc, rng.random(300) + 0.1, epochs=5)
     values = [res.losses[-1], model.history_[-1], H.sum(), fit.losses[-1], wh.history_[-1]]
     assert all(np.isfinite(values)), values
+    auto = nmf(V, 3, 20)  # without the compiled kernels "auto" runs torch's products ...
+    np.testing.assert_allclose(auto.W @ auto.H, res.W @ res.H, rtol=1e-3)
+    try:  # ... and "fast" refuses, naming the extra to install
+        nmf(V, 3, 2, backend="fast")
+    except RuntimeError as error:
+        assert "innmf[fast]" in str(error), error
+    else:
+        raise SystemExit("backend='fast' ran without its kernels")
     assert "numba" not in sys.modules and "llvmlite" not in sys.modules
     print("reference backend ran without numba and llvmlite")
 """
