@@ -117,3 +117,14 @@ def test_settings_follow_the_profile():
     assert smoke["seeds"] == (0,) and smoke["representations"] == ("cqt",)
     assert len(quick["seeds"]) == 3 and quick["representations"] == REPRESENTATIONS
     assert quick["epochs"] == get_profile("quick")["hybrid_epochs"]
+
+
+def test_summary_means_over_seeds(tiny_table):
+    from innmf.experiments.irregular import irregular_summary
+
+    summary = irregular_summary(tiny_table)
+    assert list(summary.index) == [("cqt", m) for m in METHODS]
+    snr = tiny_table[(tiny_table["metric"] == "snr") & (tiny_table["method"] == "iN-NMF")]["value"]
+    assert summary.loc[("cqt", "iN-NMF"), "snr"] == pytest.approx(snr.mean())
+    assert summary.loc[("cqt", "iN-NMF"), "snr_min"] == pytest.approx(snr.min())
+    assert np.isnan(summary.loc[("cqt", "blind"), "kl_heldout"]) and summary["seeds"].eq(2).all()

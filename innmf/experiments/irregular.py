@@ -330,6 +330,24 @@ def irregular_experiment(
     return pd.DataFrame(rows, columns=["seed", "representation", "method", "metric", "value"])
 
 
+def irregular_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per representation and method: the mean over seeds of SNR, held-out KL and envelope r,
+    with the SNR's range over seeds (the chapter's table).
+
+    Returns:
+        Rows (representation, method) in :data:`REPRESENTATIONS` x :data:`METHODS`
+        order; columns ``seeds``, ``snr``, ``snr_min``, ``snr_max``, ``kl_heldout``
+        (NaN for ``blind``), ``envelope_r``.
+    """
+    keep = table[table["metric"].isin(["snr", "kl_heldout", "envelope_r"])]
+    means = keep.pivot_table(index=["representation", "method"], columns="metric", values="value", aggfunc="mean")
+    snr = table[table["metric"] == "snr"].groupby(["representation", "method"])["value"]
+    out = pd.DataFrame({"seeds": snr.count(), "snr": means["snr"], "snr_min": snr.min(), "snr_max": snr.max(),
+                        "kl_heldout": means.get("kl_heldout"), "envelope_r": means["envelope_r"]})
+    order = [(r, m) for r in REPRESENTATIONS for m in METHODS if (r, m) in out.index]
+    return out.loc[order]
+
+
 def irregular_settings(settings: dict[str, Any]) -> dict[str, Any]:
     """:func:`irregular_experiment`'s arguments for a profile (the chapter calls it).
 
