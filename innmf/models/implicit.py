@@ -91,7 +91,7 @@ class ImplicitWNMF(nn.Module):
         n_layers: layers of width h (the paper: 4).
         activation: ``"sin"`` (the paper's) or ``"relu"``.
         init: ``"default"`` (PyTorch's, the paper's) or ``"siren"``.
-        encoding: ``"paper"`` or ``"gaussian"`` (see :class:`FourierEncoding`).
+        encoding: ``"paper"`` or ``"gaussian"`` (see :class:`innmf.paper.encoding.FourierEncoding`).
         encoding_scale: standard deviation of Gaussian encoding frequencies.
         trainable_encoding: learn the encoding too (the paper freezes it).
         shared_encoding: one encoding for all components (the published code draws one per component).
