@@ -99,3 +99,25 @@ def test_student_edition_hides_solutions(tmp_path: Path):
 def test_cache_key_depends_on_parameters():
     source = chapter_sources()[0]
     assert cache_key(source, "smoke", {}, {"workers": 1}) != cache_key(source, "smoke", {}, {"workers": 2})
+
+
+def test_strip_solutions_removes_gated_solutions_only(tmp_path: Path):
+    import nbformat
+
+    from innmf.tools.book import strip_solutions
+
+    cells = [
+        nbformat.v4.new_markdown_cell("# Title\n\n```{exercise} One\n:label: ex-one\nDo it.\n```\n\n"
+                                      "```{solution-start} ex-one\n:class: dropdown\n```"),
+        nbformat.v4.new_code_cell("answer = 42"),
+        nbformat.v4.new_markdown_cell("Because.\n\n```{solution-end}\n```\n\n```{exercise} Two\n:label: ex-two\n"
+                                      "Again.\n```\n\n```{solution-start} ex-two\n```"),
+        nbformat.v4.new_code_cell("answer = 43"),
+        nbformat.v4.new_markdown_cell("```{solution-end}\n```\n\nThe end."),
+    ]
+    path = tmp_path / "x.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
+    assert strip_solutions(path) == 2
+    text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells)
+    assert "answer" not in text and "Because" not in text and "solution" not in text
+    assert "Do it." in text and "Again." in text and "The end." in text

@@ -93,9 +93,10 @@ def format_table(
             styler = styler.format(fmt, subset=[header], na_rep=MISSING)
     cell = [("white-space", "normal"), ("text-align", "left"), ("vertical-align", "top")] if wrap else [
         ("white-space", "nowrap"), ("text-align", "right")]
+    cell.append(("padding", "0.15em 0.6em"))
     return styler.set_table_styles([
         {"selector": "td", "props": cell},
-        {"selector": "th", "props": [("text-align", "center")]},
+        {"selector": "th", "props": [("text-align", "center"), ("padding", "0.15em 0.6em")]},
     ])
 
 

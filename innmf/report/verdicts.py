@@ -260,6 +260,8 @@ def findings_table(results: dict[str, pd.DataFrame], train_n_fft: int | None = N
     if not results:
         raise ValueError("No results to judge: pass at least one per-trial table.")
     judge = judge or next(iter(results))
+    # The baseline is compared on the judging table when it has it, else on the first that does.
+    with_interp = next((name for name in [judge, *results] if INTERP in set(results[name]["method"])), judge)
     per_source = {name: claim_verdicts(rows, train_n_fft, n_ffts, hybrid) for name, rows in results.items()}
     rows_out = []
     for key, claim in CLAIMS.items():
@@ -268,10 +270,11 @@ def findings_table(results: dict[str, pd.DataFrame], train_n_fft: int | None = N
             row[name] = verdicts[key].text() if key in verdicts else "not measured"
         chosen = per_source[judge].get(key) or next((v[key] for v in per_source.values() if key in v), None)
         row["Verdict"] = chosen.level if chosen else UNDECIDED
+        where = "" if with_interp == judge else f" ({with_interp})"
         if key in ("kl", "window"):
-            row["Against NMF-interp"] = interp_comparison(results[judge], "kl")
+            row["Against NMF-interp"] = interp_comparison(results[with_interp], "kl") + where
         elif key == "separation":
-            row["Against NMF-interp"] = interp_comparison(results[judge], "sdr")
+            row["Against NMF-interp"] = interp_comparison(results[with_interp], "sdr") + where
         else:
             row["Against NMF-interp"] = "not applicable (NMF-raster is the baseline for irregular data)"
         rows_out.append(row)

@@ -126,6 +126,49 @@ def tidy_executed(path: Path, source: Path) -> None:
     nbformat.write(nb, path)
 
 
+def strip_solutions(path: Path) -> int:
+    """Remove every gated solution (``solution-start`` .. ``solution-end``) from an executed notebook.
+
+    The student edition's pages then hold no solution at all, code or prose.
+    (sphinx-exercise's own ``hide_solutions`` fails on gated solutions.)
+
+    Returns:
+        The number of solutions removed.
+    """
+    import nbformat
+
+    start, end = "```{solution-start}", "```{solution-end}\n```"
+    nb = nbformat.read(path, as_version=4)
+    kept, inside, removed = [], False, 0
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            if not inside:
+                kept.append(cell)
+            continue
+        rest, shown = cell.source, []
+        while rest:
+            if inside:
+                if end not in rest:
+                    break
+                rest, inside = rest.partition(end)[2], False
+            elif start in rest:
+                head, _, rest = rest.partition(start)
+                shown.append(head)
+                inside, removed = True, removed + 1
+            else:
+                shown.append(rest)
+                break
+        text = "".join(shown).strip()
+        if text:
+            cell.source = text
+            kept.append(cell)
+    if inside:
+        raise BookError(f"{path.name}: a solution-start without its solution-end.")
+    nb.cells = kept
+    nbformat.write(nb, path)
+    return removed
+
+
 def placeholder_page(source: Path) -> str:
     """A one-line page standing for a chapter that ``--only`` did not build."""
     heading = next((line.lstrip("# ").strip() for line in source.read_text().splitlines()
@@ -305,6 +348,9 @@ def build_book(profile: str = "quick", overrides: dict[str, Any] | None = None,
     src.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     chapters = execute_all(profile, overrides, src, only, parameters=parameters)
+    if student:
+        for chapter in chapters:
+            strip_solutions(chapter.output)
     stage_book(src, student)
     html = BUILD / "html"
     if html.exists():
