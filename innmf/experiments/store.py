@@ -126,6 +126,7 @@ def atomic_write_text(path: Path, text: str) -> None:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o644)  # mkstemp makes 0600: a store must stay readable by its readers
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
@@ -256,10 +257,13 @@ class ResultsStore:
             f"this run has {self.result_settings.get(k, '<missing>')!r}"
             for k in differing
         ) or "the same values, hashed by another innmf version"
+        unrecorded = [k for k in differing if k not in stored]
+        older = (f" It was made by an innmf that did not record {', '.join(unrecorded)}; it can still be "
+                 "read (--from-store, load_results), not extended.") if unrecorded else ""
         raise StoreError(
             f"The results store {self.root} was made with other settings ({details}). "
             "Mixing them would corrupt the results: use another --out folder, or re-run "
-            "with the store's settings."
+            f"with the store's settings.{older}"
         )
 
     def trial_path(self, index: int) -> Path:
