@@ -2,7 +2,7 @@
 and the paper's two-speaker trial protocol.
 
 ``load_corpus(spec)`` gives a :class:`Corpus` (``default``, ``timit:PATH``,
-``folder:PATH``); ``make_trials`` draws reproducible two-speaker trials and
+``folder:PATH``, ``librispeech:PATH``); ``make_trials`` draws reproducible two-speaker trials and
 ``trial_audio`` cuts and mixes their audio.
 """
 

@@ -118,7 +118,7 @@ class Corpus:
     Attributes:
         spec: canonical spec (absolute path, options spelled out) that reloads this corpus.
         speakers: speakers in a fixed order (sorted by id).
-        kind: ``default``, ``timit`` or ``folder``.
+        kind: ``default``, ``timit``, ``folder`` or ``librispeech``.
         root: where the audio lives.
     """
 
