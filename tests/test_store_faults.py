@@ -169,6 +169,18 @@ def test_threads_are_part_of_the_store(finished):
         run(out, tiny(threads=2), trial_fn=must_not_run)
 
 
+def test_auto_backend_is_stored_as_what_it_ran(finished, monkeypatch):
+    from innmf.experiments import store
+
+    out, _ = finished
+    made_with = json.loads((out / "manifest.json").read_text())["result_settings"]["backend"]
+    assert made_with == f"auto/{store.auto_backend()}"
+    other = "plain" if made_with.endswith("compiled") else "compiled"
+    monkeypatch.setattr(store, "auto_backend", lambda: other)  # e.g. the same run without innmf[fast]
+    with pytest.raises(StoreError, match=rf"backend: store has '{made_with}', this run has 'auto/{other}'"):
+        run(out, trial_fn=must_not_run)
+
+
 def test_leftover_temporary_files_are_removed(finished):
     out, df = finished
     for tmp in (out / "trials" / ".00001.json.abc.tmp", out / ".manifest.json.x.tmp"):

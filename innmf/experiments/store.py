@@ -14,7 +14,8 @@ What it guarantees:
 
 * Only the settings that change a trial's numbers enter the hash (``RESULT_KEYS``),
   all of them: ``threads`` (torch's sums round differently with more threads),
-  ``backend`` and ``device`` included. ``n_trials`` is left out on purpose, so a
+  ``backend`` (``auto`` as what it runs here: compiled kernels or not) and ``device``
+  included. ``n_trials`` is left out on purpose, so a
   store made with 40 trials can be extended to 500; the profile name is left out
   because only the values matter. The corpus enters as its canonical spec (resolved
   path), so a relative, absolute or trailing-slash path is the same corpus.
@@ -32,6 +33,7 @@ What it guarantees:
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -118,7 +120,18 @@ def result_settings(settings: Mapping[str, Any], corpus_spec: str | None = None)
     chosen = {k: _plain(settings[k]) for k in RESULT_KEYS}
     if corpus_spec is not None:
         chosen["corpus"] = corpus_spec
+    if chosen["backend"] == "auto":
+        chosen["backend"] = f"auto/{auto_backend()}"
     return chosen
+
+
+def auto_backend() -> str:
+    """What ``backend="auto"`` runs here: ``compiled`` with numba and llvmlite (``innmf[fast]``), else ``plain``.
+
+    The two round differently, so a store records which one made its numbers.
+    """
+    have = all(importlib.util.find_spec(name) is not None for name in ("numba", "llvmlite"))
+    return "compiled" if have else "plain"
 
 
 def atomic_write_text(path: Path, text: str) -> None:
