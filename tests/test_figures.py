@@ -115,3 +115,28 @@ def test_factors_and_convergence() -> None:
     assert ax.get_yscale() == "log" and len(ax.get_lines()) == 2
     with pytest.raises(ValueError, match="positive"):
         figures.convergence({"bad": [1.0, 0.0]})
+
+
+def test_format_table_headers_precision_and_missing_values():
+    from innmf.report.format import format_table, signed
+
+    df = pd.DataFrame({"n_fft": [1000, 2000], "ratio": [1.110995, np.nan], "mean_diff": [-0.1234, 0.5],
+                       "ok": [True, False]})
+    html = format_table(df, formats={"mean_diff": signed(2)}).to_html()
+    assert "N (samples)" in html and "ratio iN-NMF / NMF" in html  # readable headers
+    assert "1.11" in html and "1.110995" not in html  # three significant digits
+    assert "–" in html and "nan" not in html.lower().replace("nan;", "")
+    assert "-0.12" in html and "+0.50" in html
+    assert "True" in html  # booleans stay words
+    assert "<th class=\"blank" not in html and "row0" in html  # the 0..n index is hidden
+    with pytest.raises(ValueError, match="no column"):
+        format_table(df, {"missing": "x"})
+
+
+def test_audio_table_labels_every_player():
+    html = figures.audio_table([("mixture", np.sin(np.arange(160.0))), ("estimate <a>", np.cos(np.arange(160.0)))],
+                               rate=16000).data
+    assert html.count("<audio") == 2 and html.count("<tr>") == 3
+    assert 'aria-label="mixture"' in html and "estimate &lt;a&gt;" in html
+    with pytest.raises(ValueError, match="at least one"):
+        figures.audio_table([], rate=16000)
