@@ -19,6 +19,9 @@ from innmf.accel.simd.ir import Emit, array_parts, c64, require_c_arrays
 ROWS = row_block()
 """Rows of V per block, fixed when this module compiles (:func:`innmf.accel.simd.layout.row_block`)."""
 
+H_CHUNK_BYTES = 24 * 1024
+"""Bytes of num, H and rbuf columns the H update keeps in the L1 cache (32-48 KB per core)."""
+
 @intrinsic
 def wh_ratio(typingctx, V, W, H, rbuf, f, t_lo, t_hi, eps):
     """rbuf[i, t] = V[f + i, t] / max((W H)[f + i, t], eps) for the ROWS rows from f and
@@ -158,9 +161,15 @@ def update_H_cols(V, W, H, rbuf, num, den, t_lo, t_hi, eps, zero_below):  # prag
     # split of the columns gives the same bits
     K = H.shape[0]
     num[:, t_lo:t_hi] = 0.0
-    for f in range(0, V.shape[0], ROWS):
-        wh_ratio(V, W, H, rbuf, f, t_lo, t_hi, eps)
-        outer_acc(rbuf, W, f, num, t_lo, t_hi)
+    # columns in chunks whose rows of num, H and rbuf stay in the L1 cache while all
+    # row blocks pass (the chunks do not change any column's sum)
+    tile = 128 // V.itemsize
+    chunk = max(tile, H_CHUNK_BYTES // (V.itemsize * (2 * K + ROWS)) // tile * tile)
+    for c_lo in range(t_lo, t_hi, chunk):
+        c_hi = min(c_lo + chunk, t_hi)
+        for f in range(0, V.shape[0], ROWS):
+            wh_ratio(V, W, H, rbuf, f, c_lo, c_hi, eps)
+            outer_acc(rbuf, W, f, num, c_lo, c_hi)
     for k in range(K):
         d = max(den[k], eps)
         for t in range(t_lo, t_hi):
