@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import signal
 import sys
 import threading
@@ -98,7 +99,6 @@ def main(args: argparse.Namespace) -> int:
     """Run ``innmf reproduce``; return the exit status."""
     from innmf.experiments.runner import run_experiments
     from innmf.experiments.store import load_results, read_manifest, rewrite_tables
-    from innmf.report.stats import summary_rows
 
     experiments = ["reconstruction", "separation"] if args.experiment == "all" else [args.experiment]
     if args.from_store:
@@ -127,6 +127,16 @@ def main(args: argparse.Namespace) -> int:
             print(f"innmf reproduce: stopped by {signal.Signals(signum).name}; the finished trials are "
                   f"stored in {args.out}: re-run the same command to resume.", file=sys.stderr)
             return 128 + int(signum)
+    try:
+        _print_summary(args, settings, experiments, df)
+    except BrokenPipeError:  # e.g. `innmf reproduce --json | head`: the reader left, the store is written
+        sys.stdout = open(os.devnull, "w")  # Python's advice for a closed pipe: no error at exit
+    return 0
+
+
+def _print_summary(args: argparse.Namespace, settings: Any, experiments: list[str], df: pd.DataFrame) -> None:
+    from innmf.report.stats import summary_rows
+
     rows = summary_rows(df)
     if args.json:
         payload = {
@@ -139,13 +149,14 @@ def main(args: argparse.Namespace) -> int:
         }
         json.dump(payload, sys.stdout, default=_json_default, allow_nan=False)
         sys.stdout.write("\n")
+        sys.stdout.flush()
     else:
         table = pd.DataFrame(rows)
         with pd.option_context("display.max_rows", None, "display.width", 120):
             print(table.to_string(index=False))
         print(f"\nper-trial rows and summary written to {args.out}/per_trial.csv, "
               f"{args.out}/summary.csv")
-    return 0
+        sys.stdout.flush()
 
 
 class Stopped(KeyboardInterrupt):
