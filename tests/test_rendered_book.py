@@ -23,6 +23,7 @@ GOOD = """<html><body><main>
 
 DEFECTS = {
     "pipes": ("<p>| N | KL |\n|---|---|\n| 1000 | 5e-4 |</p>", "markdown table rendered as text"),
+    "directive": ("<pre>```{list-table} A title {cite:p}`x`\n* - a</pre>", "directive is shown as text"),
     "nbval": ("<pre># NBVAL_CHECK_OUTPUT\nprint(1)</pre>", "nbval marker"),
     "path": ("<p>stored in /work/main/_build/results/quick-abc</p>", "absolute or temporary path"),
     "tmp": ("<pre>/tmp/innmf-demo-x1/trials</pre>", "absolute or temporary path"),

@@ -1,7 +1,7 @@
 """Inspect the built HTML book for the rendering defects that readers once saw.
 
 ``innmf book`` runs :func:`check_book` after Sphinx, so a defect fails the build:
-markdown tables printed as a paragraph of pipes, visible nbval markers, absolute or
+markdown tables printed as a paragraph of pipes, directives shown as text, visible nbval markers, absolute or
 temporary paths and commit hashes in the text, progress bars, figures without a
 caption, audio players without a label, papermill's injected parameters cell,
 links to files that do not exist, and (in the student edition) any solution.
@@ -90,6 +90,9 @@ def page_defects(path: Path, root: Path, student: bool = False) -> list[str]:
     for para in parser.paragraphs:
         if _PIPES.search(para) or para.count("|") >= 6:
             found.append(f"{name}: a markdown table rendered as text: {para[:80]!r}")
+    for directive in sorted(set(re.findall(r"(?:```|:::)\{[\w:-]+\}", text))):
+        found.append(f"{name}: a MyST directive is shown as text: {directive} (a backtick in a ``` fence's "
+                     "first line breaks it; use a ::: fence)")
     if "NBVAL" in text:
         found.append(f"{name}: an nbval marker is visible (use a cell tag, e.g. nbval-check-output)")
     for match in sorted(set(_PATHS.findall(text))):
