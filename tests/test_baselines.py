@@ -101,3 +101,24 @@ def test_training_size_outside_the_evaluated_sizes_still_gives_interp_rows():
     settings = get_profile("smoke", **{**TINY, "n_ffts": [1000], "extra_n_ffts": [], "train_n_fft": 1500})
     rows = run_trial(settings, draw_trials(settings)[0], ["reconstruction"])
     assert {(r["method"], r["n_fft"]) for r in rows} == {(m, 1000) for m in METHODS}
+
+
+def test_adding_nmf_interp_leaves_the_other_methods_numbers_unchanged(tiny_rows, monkeypatch):
+    """The run without the baseline (its steps stubbed out) gives NMF's and iN-NMF's rows bit for bit."""
+    import pandas as pd
+
+    from innmf.experiments import trial
+    from innmf.experiments.parallel import limited_threads
+    from innmf.experiments.runner import draw_trials
+
+    settings, with_interp = tiny_rows
+    separated = trial.separated_signals
+    monkeypatch.setattr(trial, "METHODS", ("NMF", "iN-NMF"))
+    monkeypatch.setattr(trial, "_learn_interp", lambda out, V_at, *args: out.interp_W.update(dict.fromkeys(V_at)))
+    monkeypatch.setattr(trial, "separated_signals", lambda *args: separated(*args[:7]))
+    with limited_threads(1):
+        without = pd.DataFrame(trial.run_trial(settings, draw_trials(settings)[0], ["all"]))
+    assert set(without["method"]) == {"NMF", "iN-NMF"}
+    keys = ["experiment", "method", "n_fft", "metric"]
+    ours = with_interp[with_interp["method"] != "NMF-interp"].sort_values(keys).reset_index(drop=True)
+    pd.testing.assert_frame_equal(ours, without.sort_values(keys).reset_index(drop=True), check_exact=True)
