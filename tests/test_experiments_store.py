@@ -33,7 +33,8 @@ def test_manifest_records_settings_and_reopens(tmp_path):
     assert manifest["version"] == innmf.__version__
     assert manifest["corpus"] == settings["corpus"]
     assert manifest["profile"] == "smoke"
-    assert set(manifest["result_settings"]) == set(RESULT_KEYS)
+    assert set(manifest["result_settings"]) == set(RESULT_KEYS) | {"methods"}
+    assert manifest["result_settings"]["methods"] == ["NMF", "iN-NMF", "NMF-interp"]
     # more trials, another profile name with the same values: the same store
     ResultsStore(tmp_path, {**settings, "n_trials": 40, "profile": "custom"})
 
@@ -120,3 +121,14 @@ def test_missing_store_and_missing_settings(tmp_path):
     with pytest.raises(ValueError, match="rank"):
         ResultsStore(tmp_path / "new", settings)
     assert not (tmp_path / "new").exists()  # refused before anything was written
+
+
+def test_a_store_made_before_a_method_was_added_is_refused(tmp_path, monkeypatch):
+    from innmf.experiments import store as store_mod
+
+    settings = get_profile("smoke")
+    monkeypatch.setattr(store_mod, "METHODS", ("NMF", "iN-NMF"))
+    ResultsStore(tmp_path, settings)  # an older store: two methods
+    monkeypatch.setattr(store_mod, "METHODS", ("NMF", "iN-NMF", "NMF-interp"))
+    with pytest.raises(ValueError, match="methods"):
+        ResultsStore(tmp_path, settings)

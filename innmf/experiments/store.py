@@ -12,7 +12,8 @@ Layout under the output folder ``OUT`` (chapters "Reconstruction" and "Separatio
 
 What it guarantees:
 
-* Only the settings that change a trial's numbers enter the hash (``RESULT_KEYS``),
+* Only the settings that change a trial's numbers enter the hash (``RESULT_KEYS``,
+  plus the methods a trial computes, so adding a method invalidates older stores),
   all of them: ``threads`` (torch's sums round differently with more threads),
   ``backend`` (``auto`` as what it runs here: compiled kernels or not) and ``device``
   included. ``n_trials`` is left out on purpose, so a
@@ -49,6 +50,7 @@ from filelock import FileLock, Timeout
 from innmf import __version__
 from innmf.experiments.settings import Settings, settings_hash
 from innmf.experiments.summary import summary_rows
+from innmf.experiments.trial import METHODS
 
 RESULT_KEYS: tuple[str, ...] = (
     "corpus",
@@ -122,6 +124,9 @@ def result_settings(settings: Mapping[str, Any], corpus_spec: str | None = None)
         chosen["corpus"] = corpus_spec
     if chosen["backend"] == "auto":
         chosen["backend"] = f"auto/{auto_backend()}"
+    # the methods a trial computes are part of what it holds: a store made before a method
+    # was added would otherwise resume without that method's rows
+    chosen["methods"] = list(METHODS)
     return chosen
 
 
