@@ -41,14 +41,7 @@ import numpy as np
 
 from innmf.accel.checked import fast_path, require_close
 from innmf.accel.simd.layout import K_BLOCK, LANES_BYTES
-
-def _reference_step(V, W, H, eps, zero_below, update_W):
-    """The same MU step in plain numpy (float64 sums), for the first-use check."""
-    if update_W:
-        W *= ((V / np.maximum(W @ H, eps)) @ H.T) / np.maximum(H.sum(1), eps)
-    H *= (W.T @ (V / np.maximum(W @ H, eps))) / np.maximum(W.sum(0), eps)[:, None]
-    H[H <= zero_below] = 0.0
-
+from innmf.paper import mu
 
 @fast_path("fused_kl", "KL multiplicative updates fused into one SIMD pass per factor (NMF); "
                        "the unfused matrix products run instead")
@@ -56,7 +49,7 @@ def kernels():
     """The compiled kernels (the :mod:`innmf.accel.simd.fused_kl` module: ``update_W``,
     ``update_H`` and the ``ROWS`` they were compiled for), or None if refused.
 
-    Checked once per process (:mod:`innmf.accel.checked`) against :func:`_reference_step`
+    Checked once per process (:mod:`innmf.accel.checked`) against :func:`innmf.paper.mu.step`
     in float32 and float64, on sizes that exercise every padding (F, T not multiples of
     the blocks, K odd).
     """
@@ -66,11 +59,11 @@ def kernels():
     for dtype in (np.float32, np.float64):
         V, W, H = (rng.random(s).astype(dtype) for s in ((13, 37), (13, 3), (3, 37)))
         W[2], H[:, 5] = 0.0, 0.0  # zero rows and columns, as sparse spectra have
-        fused = FusedKL(V, W, H, 1e-7, 1e-16, candidate)
+        fused = FusedKL(V, W, H, mu.EPSILON, mu.ZERO_BELOW, candidate)
         Wr, Hr = W.astype(np.float64), H.astype(np.float64)
         for update_W in (True, False):
             fused.step(update_W)
-            _reference_step(V.astype(np.float64), Wr, Hr, 1e-7, 1e-16, update_W)
+            Wr, Hr = mu.step(V.astype(np.float64), Wr, Hr, beta=1.0, fix_W=not update_W)
         rtol = 1e-4 if dtype == np.float32 else 1e-10
         require_close(fused.W, Wr, rtol, 0.0, f"fused KL update of W ({dtype.__name__})")
         require_close(fused.H, Hr, rtol, 0.0, f"fused KL update of H ({dtype.__name__})")
