@@ -48,7 +48,6 @@ def test_quick_bench_json(capsys):
         assert results[f"{fig}_speedup_vs_fastest"] == results[f"{fig}_speedup_vs_{fastest}"]
         matched = {k for k in peers if not k.endswith("float64")}  # float64 is compared with our float64
         assert results[f"{fig}_speedup_vs_fastest"] == pytest.approx(min(results[k] for k in matched)), fig
-        assert results[f"{fig}_of_machine_peak"] <= results[f"{fig}_of_core_peak"]
     assert results["peak_gflops"] >= results["peak_gflops_matmul"]
 
 
