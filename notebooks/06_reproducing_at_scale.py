@@ -239,6 +239,8 @@ speed_dir = Path("../results/bench")
 if speed_dir.is_dir():
     records = load_records(speed_dir)
     table = speed_table(records)
+    # The records name the commit they were measured at (results/bench/README.md); readers need the machine.
+    table["machine"] = table["machine"].str.replace(r",? commit [0-9a-f]{7,40}(\+dirty)?", "", regex=True)
     display(format_table(table, {"measurement": "measurement", "machine": "machine", "ours": "ours",
                                  "reference": "fastest alternative", "unit": "unit", "speedup": "speed-up",
                                  "reference_is": "which"},
