@@ -21,18 +21,21 @@ def results(kl_ratio: dict[int, float], sdr_diff: float, stoi_diff: float, trial
     rng = np.random.default_rng(seed)
     rows = []
     for trial in range(trials):
+        # a crossed design over 8 speakers, as the runner's trials have: speakers are the unit
+        pair = f"s{trial % 8}+s{(trial * 3 + 1) % 8 if (trial * 3 + 1) % 8 != trial % 8 else (trial + 1) % 8}"
         for n in N_FFTS + EXTRA:
             base = 5e-4 * (1 + 0.01 * rng.standard_normal())
-            rows.append(dict(trial=trial, experiment="reconstruction", method="NMF", n_fft=n, metric="kl", value=base))
-            rows.append(dict(trial=trial, experiment="reconstruction", method="iN-NMF", n_fft=n, metric="kl",
-                             value=base * kl_ratio.get(n, 1.08)))
+            rows.append(dict(trial=trial, speakers=pair, experiment="reconstruction", method="NMF", n_fft=n,
+                             metric="kl", value=base))
+            rows.append(dict(trial=trial, speakers=pair, experiment="reconstruction", method="iN-NMF", n_fft=n,
+                             metric="kl", value=base * kl_ratio.get(n, 1.08)))
             for metric, diff, level in (("sdr", sdr_diff, 4.0), ("stoi", stoi_diff, 0.7)):
                 value = level + rng.standard_normal() * level * 0.1
                 noise = spread * (level if metric == "stoi" else 1.0) * rng.standard_normal()
-                rows.append(dict(trial=trial, experiment="separation", method="NMF", n_fft=n, metric=metric,
-                                 value=value))
-                rows.append(dict(trial=trial, experiment="separation", method="iN-NMF", n_fft=n, metric=metric,
-                                 value=value + diff + noise * 0.01))
+                rows.append(dict(trial=trial, speakers=pair, experiment="separation", method="NMF", n_fft=n,
+                                 metric=metric, value=value))
+                rows.append(dict(trial=trial, speakers=pair, experiment="separation", method="iN-NMF", n_fft=n,
+                                 metric=metric, value=value + diff + noise * 0.01))
     return pd.DataFrame(rows)
 
 
@@ -94,3 +97,11 @@ def test_hybrid_verdict_follows_the_assignment():
 def test_missing_window_sizes_are_an_error():
     with pytest.raises(ValueError, match="window sizes"):
         kl_verdict(results({}, 0.0, 0.0), (3000,))
+
+
+def test_verdicts_use_the_speaker_level_interval_and_say_when_speakers_are_few():
+    """A deficit that trial-level intervals call significant is only as certain as its speakers allow."""
+    rows = results({}, -0.3, -0.001, trials=12)
+    verdict = separation_verdict(rows, N_FFTS)
+    assert "speaker-level" in verdict.evidence
+    assert "8 speakers only" in verdict.evidence
