@@ -199,9 +199,11 @@ def split_violins(
 def paired_differences(
     summary: pd.DataFrame, metrics: Sequence[str] | None = None, label: str = "iN-NMF − NMF"
 ) -> Figure:
-    """Forest plot of paired mean differences (treatment − baseline) with their CIs.
+    """Forest plot of paired mean differences (treatment − baseline) with their 95 % intervals.
 
-    Chapter: "A paired look at the comparison".
+    The intervals are the speaker-level ones of :func:`innmf.report.stats.paired_summary`
+    (``speaker_low``/``speaker_high``) where the summary has them, else the trial-level
+    t-intervals (``ci_low``/``ci_high``). Chapter "Separating two speakers".
 
     Args:
         summary: output of :func:`innmf.report.stats.paired_summary`.
@@ -228,7 +230,11 @@ def paired_differences(
             raise ValueError(f"summary has no rows for metric {metric!r}; it has {present}.")
         y = np.arange(len(rows))
         mean = rows["mean_diff"].to_numpy(dtype=float)
-        err = np.vstack([mean - rows["ci_low"].to_numpy(dtype=float), rows["ci_high"].to_numpy(dtype=float) - mean])
+        low, high = rows["ci_low"].to_numpy(dtype=float), rows["ci_high"].to_numpy(dtype=float)
+        if {"speaker_low", "speaker_high"} <= set(rows.columns):
+            s_low, s_high = rows["speaker_low"].to_numpy(dtype=float), rows["speaker_high"].to_numpy(dtype=float)
+            low, high = np.where(np.isfinite(s_low), s_low, low), np.where(np.isfinite(s_high), s_high, high)
+        err = np.vstack([mean - low, high - mean])
         ax.errorbar(mean, y, xerr=np.nan_to_num(err), fmt="o", capsize=3, color="black")
         ax.axvline(0.0, color="0.5", linestyle="--")
         ax.set_yticks(y, [str(n) for n in rows["n_fft"]])
