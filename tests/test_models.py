@@ -114,7 +114,7 @@ def test_distinct_evaluation_equals_pointwise(cloud, fraction):
 
 
 def test_gather_rows_gradient():
-    from innmf.models.implicit import _GatherRows
+    from innmf.models.implicit_wh import _GatherRows
 
     values = torch.randn(7, 3, dtype=torch.float64, requires_grad=True)
     index = torch.tensor([0, 6, 6, 2, 0, 0, 5])

@@ -81,7 +81,7 @@ def refit_activations(
     Returns:
         H, shape (K, T).
     """
-    from innmf.models.implicit import fit_activations
+    from innmf.models.activations import fit_activations
 
     fitted = fit_activations(V, [W], epochs=int(epochs), optimizer=optimizer, lr=float(lr), seed=int(seed),
                              device=device, loss_every=int(epochs))

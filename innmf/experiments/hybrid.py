@@ -134,7 +134,7 @@ def fit_hybrid(
     Returns:
         A :class:`HybridFit`.
     """
-    from innmf.models.implicit import ImplicitWH
+    from innmf.models.implicit_wh import ImplicitWH
 
     if len(cloud) == 0:
         raise ValueError("The point cloud is empty; nothing to fit.")

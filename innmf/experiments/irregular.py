@@ -209,7 +209,7 @@ class _Fitted:
 
 def _fit_inr(rep: Representation, train: np.ndarray, times_axis: np.ndarray, rank: int, seed: int,
              settings: dict[str, Any]) -> _Fitted:
-    from innmf.models.implicit import ImplicitWH
+    from innmf.models.implicit_wh import ImplicitWH
 
     cloud = rep.cloud
     u, v, mapping = cloud.normalised_coordinates()

@@ -205,7 +205,7 @@ def separated_signals(
     Returns:
         ``{method: [estimate of speaker a, estimate of speaker b]}``.
     """
-    from innmf.models.implicit import fit_activations
+    from innmf.models.activations import fit_activations
     from innmf.models.nmf import nmf
     from innmf.paper.separation import separate
     from innmf.tf.stft import magnitude
