@@ -30,6 +30,10 @@ What it guarantees:
   run killed at any moment leaves the whole file or none of it; leftover temporary
   files are removed when the store is next opened for writing.
 * A finished store is read without writing anything (read-only folders work).
+
+The checked reading and atomic writing of the files themselves is in
+:mod:`innmf.experiments.store_files` (``ROW_COLUMNS``, ``StoreError``, ``read_manifest``,
+``check_out_folder`` and ``atomic_write_text`` are re-exported here).
 """
 
 from __future__ import annotations
@@ -37,8 +41,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import re
-import tempfile
 import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -49,8 +51,17 @@ from filelock import FileLock, Timeout
 
 from innmf import __version__
 from innmf.experiments.settings import Settings, settings_hash
+from innmf.experiments.store_files import (
+    LOCK_FILE, MANIFEST, PER_TRIAL_CSV, ROW_COLUMNS, SUMMARY_CSV, TRIALS_DIR, StoreError, atomic_write_text, check_layout,
+    check_out_folder, json_default, plain_json, read_manifest, read_record, rows_from_files, trial_files,
+)
 from innmf.experiments.summary import summary_rows
 from innmf.experiments.trial import METHODS
+
+__all__ = [
+    "RESULT_KEYS", "ROW_COLUMNS", "ResultsStore", "StoreError", "atomic_write_text", "auto_backend",
+    "check_out_folder", "load_results", "read_manifest", "result_settings", "rewrite_tables", "write_tables",
+]
 
 RESULT_KEYS: tuple[str, ...] = (
     "corpus",
@@ -77,31 +88,6 @@ RESULT_KEYS: tuple[str, ...] = (
 )
 """Settings that change a trial's numbers; a store refuses a run whose values differ."""
 
-ROW_COLUMNS: tuple[str, ...] = (
-    "trial",
-    "trial_key",
-    "speakers",
-    "experiment",
-    "method",
-    "n_fft",
-    "metric",
-    "value",
-)
-"""Columns of the tidy per-trial table (one row per trial, method, n_fft and metric)."""
-
-MANIFEST = "manifest.json"
-TRIALS_DIR = "trials"
-PER_TRIAL_CSV = "per_trial.csv"
-SUMMARY_CSV = "summary.csv"
-LOCK_FILE = ".innmf.lock"
-TRIAL_FILE = re.compile(r"^\d{5}\.json$")
-_RECORD_KEYS = ("trial", "experiments", "settings_hash", "rows")
-_DELETE_AND_RERUN = "delete it and re-run: the trial is recomputed"
-
-
-class StoreError(ValueError):
-    """A results store cannot be used as asked; the message names the file or folder and the fix."""
-
 
 def result_settings(settings: Mapping[str, Any], corpus_spec: str | None = None) -> dict[str, Any]:
     """The subset of ``settings`` that determines the numbers (``RESULT_KEYS``).
@@ -119,7 +105,7 @@ def result_settings(settings: Mapping[str, Any], corpus_spec: str | None = None)
         raise ValueError(
             f"Settings lack {missing}; build them with innmf.experiments.settings.get_profile(name, ...)."
         )
-    chosen = {k: _plain(settings[k]) for k in RESULT_KEYS}
+    chosen = {k: plain_json(settings[k]) for k in RESULT_KEYS}
     if corpus_spec is not None:
         chosen["corpus"] = corpus_spec
     if chosen["backend"] == "auto":
@@ -137,49 +123,6 @@ def auto_backend() -> str:
     """
     have = all(importlib.util.find_spec(name) is not None for name in ("numba", "llvmlite"))
     return "compiled" if have else "plain"
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old file or the whole new one."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o644)  # mkstemp makes 0600: a store must stay readable by its readers
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def check_out_folder(root: str | os.PathLike) -> Path:
-    """Refuse an output folder that cannot hold a store, before any work: a file, or read-only.
-
-    Returns:
-        ``root`` as a path (not created).
-
-    Raises:
-        StoreError: ``root`` is a file, or it (or the folder it would be made in) is not writable.
-    """
-    root = Path(root)
-    if root.exists() and not root.is_dir():
-        raise StoreError(f"--out {root} is a file; give a folder for the results store (it is created if missing).")
-    existing = root
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise StoreError(f"--out {root}: {existing} is a file, so the folder cannot be made; choose another --out.")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        what = "the store" if existing == root else f"{existing}, where it would be made,"
-        raise StoreError(
-            f"--out {root}: {what} is not writable. Choose another --out, or, to only read a finished "
-            "store, use --from-store (innmf reproduce) or load_results / results_from."
-        )
-    return root
 
 
 class ResultsStore:
@@ -222,7 +165,7 @@ class ResultsStore:
             raise
 
     def _open(self) -> None:
-        _check_layout(self.root)
+        check_layout(self.root)
         for folder in (self.root, self.trials_dir):
             for tmp in folder.glob(".*.tmp") if folder.is_dir() else ():
                 tmp.unlink()  # a write killed before its rename; the lock says no one else writes
@@ -241,8 +184,8 @@ class ResultsStore:
             }
             atomic_write_text(manifest_path, json.dumps(manifest, indent=2, default=str) + "\n")
         self.trials_dir.mkdir(exist_ok=True)
-        for path in _trial_files(self.trials_dir):
-            _read_record(path, self.hash)  # every file is checked now, not after hours of work
+        for path in trial_files(self.trials_dir):
+            read_record(path, self.hash)  # every file is checked now, not after hours of work
 
     def close(self) -> None:
         """Release the store's lock (a finished store stays readable by anyone)."""
@@ -293,7 +236,7 @@ class ResultsStore:
         path = self.trial_path(index)
         if not path.exists():
             return None
-        return _read_record(path, self.hash)
+        return read_record(path, self.hash)
 
     def is_done(
         self, trial: dict[str, Any], experiments: Iterable[str], audio: Mapping[str, str] | None = None
@@ -313,7 +256,7 @@ class ResultsStore:
         if record is None:
             return False
         path = self.trial_path(int(trial["index"]))
-        if record["trial"] != _plain(trial):
+        if record["trial"] != plain_json(trial):
             raise StoreError(
                 f"Trial {trial['index']} in {path} is {record['trial']}, but this run drew {trial}. "
                 "The trials are drawn differently (corpus files or innmf version changed): use another --out folder."
@@ -362,14 +305,14 @@ class ResultsStore:
             "rows": rows,
         }
         path = self.trial_path(int(trial["index"]))
-        atomic_write_text(path, json.dumps(record, indent=1, default=_json_default) + "\n")
+        atomic_write_text(path, json.dumps(record, indent=1, default=json_default) + "\n")
         return path
 
     def rows(
         self, indices: Iterable[int] | None = None, experiments: Iterable[str] | None = None
     ) -> pd.DataFrame:
         """Tidy rows of the stored trials (all, or the given indices and experiments)."""
-        return _rows_from_files(self.trials_dir, self.hash, indices, experiments)
+        return rows_from_files(self.trials_dir, self.hash, indices, experiments)
 
     def write_tables(self, df: pd.DataFrame) -> tuple[Path, Path]:
         """Write ``per_trial.csv`` and ``summary.csv`` for the rows ``df``."""
@@ -409,134 +352,6 @@ def rewrite_tables(root: str | os.PathLike, df: pd.DataFrame) -> bool:
     return True
 
 
-def _check_layout(root: Path) -> None:
-    trials = root / TRIALS_DIR
-    if trials.exists() and not trials.is_dir():
-        raise StoreError(f"{trials} is a file, not the folder of trial files; remove it and re-run.")
-    if not (root / MANIFEST).exists() and trials.is_dir():
-        files = [p for p in trials.iterdir() if p.suffix == ".json"]
-        if files:
-            raise StoreError(
-                f"{root} holds {len(files)} trial file(s) but no {MANIFEST}, so they cannot be checked "
-                f"against any settings. Restore {root / MANIFEST}, or delete {trials} and re-run "
-                "(the trials are recomputed)."
-            )
-
-
-def _trial_files(trials_dir: Path) -> list[Path]:
-    files = []
-    for path in sorted(trials_dir.glob("*.json")):
-        if not TRIAL_FILE.match(path.name):
-            raise StoreError(
-                f"{path} is not a trial file of this store (they are named 00000.json, 00001.json, ...); "
-                "remove it and re-run."
-            )
-        files.append(path)
-    return files
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise StoreError(f"{path} cannot be read ({err}).") from None
-    if not text.strip():
-        raise ValueError("the file is empty")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"not valid JSON, truncated or garbled: {err}") from None
-
-
-def _read_record(path: Path, expected_hash: str) -> dict[str, Any]:
-    """A trial file's record, checked: structure, name, rows and the settings hash."""
-    try:
-        record = _read_json(path)
-        if not isinstance(record, dict):
-            raise ValueError(f"it holds a {type(record).__name__}, not a trial record")
-        missing = [k for k in _RECORD_KEYS if k not in record]
-        if missing:
-            raise ValueError(f"it lacks {missing}")
-        trial, rows = record["trial"], record["rows"]
-        if not isinstance(trial, dict) or trial.get("index") != int(path.stem):
-            raise ValueError(f"its trial record is not trial {int(path.stem)}")
-        if not isinstance(record["experiments"], list) or not isinstance(rows, list):
-            raise ValueError("its experiments or rows are not lists")
-        for row in rows:
-            if not isinstance(row, dict) or set(ROW_COLUMNS) - set(row) or row["trial"] != trial["index"] \
-                    or row["experiment"] not in record["experiments"]:
-                raise ValueError(f"a row is not a row of this trial: {str(row)[:120]}")
-    except ValueError as err:
-        raise StoreError(f"{path} is damaged ({err}); {_DELETE_AND_RERUN}.") from None
-    if record["settings_hash"] != expected_hash:
-        raise StoreError(
-            f"{path} was made with other settings (hash {record['settings_hash']}, this store's is "
-            f"{expected_hash}): it does not belong to this store; {_DELETE_AND_RERUN}."
-        )
-    return record
-
-
-def _plain(obj: Any) -> Any:
-    """``obj`` as it reads back from JSON (tuples become lists, numpy scalars numbers)."""
-    return json.loads(json.dumps(obj, default=_json_default))
-
-
-def _json_default(obj: Any) -> Any:
-    # numpy scalars in the rows (np.float64 from metrics, np.int64 from n_fft lists)
-    if hasattr(obj, "item"):
-        return obj.item()
-    if isinstance(obj, (tuple, set)):
-        return list(obj)
-    return str(obj)
-
-
-def read_manifest(root: str | os.PathLike) -> dict[str, Any]:
-    """The manifest of the store at ``root`` (read only; nothing is written).
-
-    Raises:
-        FileNotFoundError: ``root`` holds no results store.
-        StoreError: the manifest is damaged, or trial files lie there without one.
-    """
-    root = Path(root)
-    path = root / MANIFEST
-    if root.is_dir():
-        _check_layout(root)
-    if not path.exists():
-        raise FileNotFoundError(
-            f"No results store at {root} (missing {MANIFEST}); run `innmf reproduce --out {root}` first."
-        )
-    try:
-        manifest = _read_json(path)
-        if not isinstance(manifest, dict):
-            raise ValueError(f"it holds a {type(manifest).__name__}, not a manifest")
-        if not isinstance(manifest.get("settings_hash"), str) or not isinstance(manifest.get("result_settings"), dict) \
-                or not isinstance(manifest.get("settings"), dict):
-            raise ValueError("it lacks settings_hash, result_settings or settings")
-    except ValueError as err:
-        raise StoreError(
-            f"{path} is damaged ({err}). Restore it, or delete the store {root} and re-run "
-            "(its trials cannot be checked without it)."
-        ) from None
-    return manifest
-
-
-def _rows_from_files(
-    trials_dir: Path, expected_hash: str, indices: Iterable[int] | None, experiments: Iterable[str] | None
-) -> pd.DataFrame:
-    wanted = None if indices is None else {int(i) for i in indices}
-    exps = None if experiments is None else set(experiments)
-    rows: list[dict[str, Any]] = []
-    for path in _trial_files(Path(trials_dir)) if Path(trials_dir).is_dir() else []:
-        if wanted is not None and int(path.stem) not in wanted:
-            continue
-        record = _read_record(path, expected_hash)
-        rows.extend(r for r in record["rows"] if exps is None or r["experiment"] in exps)
-    df = pd.DataFrame(rows, columns=list(ROW_COLUMNS))
-    if not df.empty:
-        df = df.sort_values(["experiment", "trial", "method", "n_fft", "metric"], kind="stable")
-    return df.reset_index(drop=True)
-
-
 def load_results(
     out: str | os.PathLike,
     experiments: Iterable[str] | None = None,
@@ -561,4 +376,4 @@ def load_results(
     """
     manifest = read_manifest(out)
     indices = None if n_trials is None else range(n_trials)
-    return _rows_from_files(Path(out) / TRIALS_DIR, manifest["settings_hash"], indices, experiments)
+    return rows_from_files(Path(out) / TRIALS_DIR, manifest["settings_hash"], indices, experiments)
