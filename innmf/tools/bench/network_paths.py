@@ -1,7 +1,7 @@
 """Which parts of the implicit networks' fast path pay: one iN-NMF epoch, contenders side by side.
 
 At the paper's speech setting (K=20, h=64, J=10, N=2000 on 20 s at 16 kHz, V is
-1001 x 319; :data:`innmf.tools.bench.units.SPEECH`) and in one process, interleaved
+1001 x 319; :data:`innmf.tools.bench.problems.SPEECH`) and in one process, interleaved
 (:func:`innmf.tools.bench.timing.interleaved_medians`), at each requested torch
 thread count:
 
@@ -107,7 +107,7 @@ def measure(V: np.ndarray, cfg: dict, threads: list[int], rounds: int, extra: di
 
     Args:
         V: the magnitudes (F x T).
-        cfg: ``rank``, ``hidden``, ``n_freqs``, ``n_fft`` (as :data:`innmf.tools.bench.units.SPEECH`).
+        cfg: ``rank``, ``hidden``, ``n_freqs``, ``n_fft`` (as :data:`innmf.tools.bench.problems.SPEECH`).
         threads: torch thread counts to measure at, in this order.
         rounds: interleaved rounds per thread count.
         extra: more contenders, name -> factory(model, V tensor, features) returning a step.
@@ -154,7 +154,8 @@ def measure(V: np.ndarray, cfg: dict, threads: list[int], rounds: int, extra: di
 
 
 def main(argv: list[str] | None = None) -> int:
-    from innmf.tools.bench.units import SPEECH, _blas_kernels, _cpu_model, speech_matrix
+    from innmf.tools.bench.machine import blas_kernels as _blas_kernels, cpu_model as _cpu_model
+    from innmf.tools.bench.problems import SPEECH, speech_matrix
 
     p = argparse.ArgumentParser(prog="python -m innmf.tools.bench.network_paths", description=__doc__.split("\n")[0])
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
