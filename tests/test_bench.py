@@ -99,3 +99,11 @@ def test_cpu_model_names_family_and_model(monkeypatch):
     monkeypatch.setattr(machine, "cpuinfo", lambda: {"model name": "AMD EPYC", "cpu family": "26", "model": "2",
                                                      "stepping": "0"})
     assert machine.cpu_model() == "AMD EPYC (family 26, model 2, stepping 0)"
+
+
+def test_an_unknown_device_is_a_clear_error(capsys):
+    from innmf.tools.cli import main
+
+    assert main(["bench", "--device", "tpu"]) == 1
+    err = capsys.readouterr().err
+    assert "device" in err and "tpu" in err and "cuda:N" in err and "Traceback" not in err

@@ -82,6 +82,11 @@ def _device(name: str, value: Any) -> str:
                         "(N a GPU index).")
 
 
+def check_device(value: Any) -> str:
+    """The ``device`` setting's rule (cpu, cuda or cuda:N), for commands that take a device too."""
+    return _device("device", value)
+
+
 def _window_list(allow_empty: bool) -> Callable[[str, Any], tuple[int, ...]]:
     def check(name: str, value: Any) -> tuple[int, ...]:
         if not isinstance(value, (list, tuple)):

@@ -34,6 +34,7 @@ import time
 import numpy as np
 import torch
 
+from innmf.experiments.settings import check_device
 from innmf.tools.bench import figures
 from innmf.tools.bench.machine import blas_kernels, commit, cpu_model, cpu_name, fma_peak_gflops, usable_cores
 from innmf.tools.bench.nmf_peers import large_matrix
@@ -82,7 +83,7 @@ def run_benchmarks(
     Returns:
         The results, JSON-serialisable.
     """
-    dev = torch.device(device)
+    dev = torch.device(check_device(device))
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("--device cuda was asked for, but PyTorch sees no CUDA device; use --device cpu.")
     rounds = int(repeats) if repeats is not None else (2 if quick else 15)
