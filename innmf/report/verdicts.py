@@ -14,12 +14,13 @@ is judged on pre-declared rules, stated in the docstrings and on the page:
   of the speaker-level 95 % interval of iN-NMF − NMF is at least −0.5 dB SDR and −0.02
   STOI (non-inferiority tested on the interval, not the point estimate).
 
+- **Irregular and hybrid representations**: every activation follows one note, the
+  same way in every segment of the hybrid fit.
+
 Margins and intervals are those of :mod:`innmf.report.stats` (``MARGINS``, the crossed
 speaker random-effects intervals of ``paired_summary``): one implementation for the
 chapters, the endpoints (:mod:`innmf.report.endpoints`) and this page. Each verdict
 says when its trials come from few speakers.
-- **Irregular and hybrid representations**: every activation follows one note, the
-  same way in every segment of the hybrid fit.
 
 Levels: ``holds``, ``holds partly``, ``does not hold here`` and ``undecided`` (too few
 trials to tell). Comparisons with the interpolated-dictionary baseline ``NMF-interp``

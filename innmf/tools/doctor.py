@@ -48,7 +48,7 @@ def diagnose() -> dict:
     import innmf
     from innmf.accel.checked import report
     from innmf.data.paths import data_dir
-    from innmf.tools.bench.units import _blas_kernels, _cpu_model
+    from innmf.tools.bench.machine import blas_kernels as _blas_kernels, cpu_model as _cpu_model
 
     return {
         "innmf": innmf.__version__,
