@@ -297,7 +297,7 @@ display(format_table(sdr_by, formats={c: "{:.2f}" for c in sdr_by}))
 # "trained at one $N$ only" result does not need implicit networks. Paired differences
 # iN-NMF − NMF-interp per window size, with 95 % intervals:
 
-# %% tags=["hide-input"]
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "SDR per trial and window size: NMF-interp (left halves) against iN-NMF (right halves), means as black bars; the training size is shaded.", "name": "fig-sep-interp"}}
 from innmf.report.tables import against_interp, interp_sentence
 
 if "NMF-interp" in set(sep["method"]):

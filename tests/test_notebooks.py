@@ -65,7 +65,7 @@ def test_every_figure_cell_has_a_caption():
         for cell in jupytext.read(source).cells:
             if cell.cell_type != "code":
                 continue
-            draws = "plt.show()" in cell.source or re.search(r"^(display\()?figures\.(?!audio_table|outside)",
+            draws = "plt.show()" in cell.source or re.search(r"^\s*(display\()?figures\.(?!audio_table|outside)",
                                                              cell.source, re.M)
             if draws:
                 caption = cell.metadata.get("mystnb", {}).get("figure", {}).get("caption")
