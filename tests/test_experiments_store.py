@@ -123,12 +123,8 @@ def test_missing_store_and_missing_settings(tmp_path):
     assert not (tmp_path / "new").exists()  # refused before anything was written
 
 
-def test_a_store_made_before_a_method_was_added_is_refused(tmp_path, monkeypatch):
-    from innmf.experiments import store as store_mod
-
+def test_a_store_made_before_a_method_was_added_is_refused(tmp_path):
     settings = get_profile("smoke")
-    monkeypatch.setattr(store_mod, "METHODS", ("NMF", "iN-NMF"))
-    ResultsStore(tmp_path, settings)  # an older store: two methods
-    monkeypatch.setattr(store_mod, "METHODS", ("NMF", "iN-NMF", "NMF-interp"))
+    ResultsStore(tmp_path, settings.replace(methods=("NMF", "iN-NMF"))).close()  # an older store: two methods
     with pytest.raises(ValueError, match="methods"):
         ResultsStore(tmp_path, settings)

@@ -27,6 +27,15 @@ from typing import Any, Callable, Iterator
 DEVICES = ("cpu", "cuda", "cuda:N")
 BACKENDS = ("auto", "reference", "fast")
 OPTIMIZERS = ("rprop", "adam")
+METHODS: tuple[str, ...] = ("NMF", "iN-NMF", "NMF-interp")
+"""Method names in the results (classic NMF, the paper's iN-NMF, and the interpolated
+NMF dictionary of :mod:`innmf.experiments.baselines`)."""
+INR_INITS = ("default", "siren")
+INR_ENCODINGS = ("paper", "gaussian")
+GAUSSIAN_SCALE = 128.0
+"""Default scale of Gaussian encoding frequencies: with it their mean |B| (0.80 scale)
+equals the mean of the paper's ladder 2^j, j < 10 (102.3), so both encodings reach
+the same detail; a rule from the paper's encoding, not a value tuned on any corpus."""
 PAIRINGS = ("any", "mixed", "same")
 MIN_N_FFT = 16
 """Smallest window size (samples): below it a spectrum has too few bins to factorise."""
@@ -117,6 +126,23 @@ def _corpus(name: str, value: Any) -> str:
     return value
 
 
+def _methods(name: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not value:
+        raise SettingsError(f"setting {name}={_describe(value)}: must be a non-empty list of methods "
+                            f"from {', '.join(METHODS)}, e.g. --set {name}='[\"iN-NMF\"]'.")
+    unknown = [m for m in value if m not in METHODS]
+    if unknown:
+        raise SettingsError(f"setting {name}: unknown method(s) {unknown}; choose from {', '.join(METHODS)}.")
+    if "NMF-interp" in value and "NMF" not in value:
+        raise SettingsError(f"setting {name}={list(value)!r}: NMF-interp interpolates NMF's dictionary, "
+                            "so it needs NMF in the list too.")
+    if len(set(value)) != len(value):
+        raise SettingsError(f"setting {name}={list(value)!r}: each method may appear once.")
+    return tuple(m for m in METHODS if m in value)  # one canonical order: equal lists hash equally
+
+
 def _text(name: str, value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise SettingsError(f"setting {name}={_describe(value)}: must be a non-empty name.")
@@ -144,6 +170,11 @@ RULES: dict[str, Callable[[str, Any], Any]] = {
     "n_freqs": _int_rule(1, 256),
     "lr": _float_rule(0.0, 1e3),
     "optimizer": _choice_rule(OPTIMIZERS),
+    "inr_init": _choice_rule(INR_INITS),
+    "inr_encoding": _choice_rule(INR_ENCODINGS),
+    "encoding_scale": _float_rule(0.0, 1e4),
+    "inr_seed": _int_rule(0, 2**31 - 1),
+    "methods": _methods,
     "inr_epochs": _EPOCHS,
     "refit_epochs": _EPOCHS,
     "sep_epochs": _EPOCHS,
@@ -167,7 +198,10 @@ class Settings(Mapping):
     width and the J of the Fourier encoding. ``backend`` chooses the plain math
     (``reference``), the fast path (``fast``) or the fastest available (``auto``).
     ``threads`` are torch/BLAS threads per trial: they change iN-NMF's float rounding,
-    so they are part of a results store's identity.
+    so they are part of a results store's identity. ``inr_init``, ``inr_encoding``
+    (with ``encoding_scale``) and ``inr_seed`` vary the implicit networks' design and
+    draw away from the paper's (chapter "Separating two speakers", the study of
+    iN-NMF at its best); ``methods`` chooses which of :data:`METHODS` a trial computes.
     """
 
     corpus: str
@@ -189,6 +223,11 @@ class Settings(Mapping):
     n_freqs: int
     lr: float
     optimizer: str
+    inr_init: str
+    inr_encoding: str
+    encoding_scale: float
+    inr_seed: int
+    methods: tuple[str, ...]
     inr_epochs: int
     refit_epochs: int
     sep_epochs: int
@@ -228,6 +267,7 @@ class Settings(Mapping):
         unknown = sorted(set(values) - set(names))
         if unknown:
             raise SettingsError(f"unknown setting(s) {unknown}; known settings are: {', '.join(sorted(names))}.")
+        values = {**{k: getattr(PAPER, k) for k in LATER_KEYS if k not in values}, **values}
         missing = [n for n in names if n not in values and n != "profile"]
         if missing:
             raise SettingsError(f"settings lack {missing}; build them with "
@@ -258,6 +298,9 @@ class Settings(Mapping):
 
 
 _FIELD_NAMES = tuple(f.name for f in dataclasses.fields(Settings))
+LATER_KEYS: tuple[str, ...] = ("inr_init", "inr_encoding", "encoding_scale", "inr_seed", "methods")
+"""Settings added after results were first recorded: a stored manifest without them
+read as the paper's values, which is what those runs computed."""
 
 
 def _plain(value: Any) -> Any:
@@ -290,6 +333,11 @@ PAPER = Settings(
     n_freqs=10,
     lr=1e-3,
     optimizer="rprop",
+    inr_init="default",  # the paper's network: PyTorch's nn.Linear initialisation
+    inr_encoding="paper",  # B_j = 2^j with random phases
+    encoding_scale=GAUSSIAN_SCALE,  # used by inr_encoding="gaussian" only
+    inr_seed=0,  # 0: the paper's draw of networks; n > 0: another draw, same trials
+    methods=METHODS,
     inr_epochs=1000,
     refit_epochs=1000,
     sep_epochs=100,

@@ -88,6 +88,11 @@ RESULT_KEYS: tuple[str, ...] = (
 )
 """Settings that change a trial's numbers; a store refuses a run whose values differ."""
 
+DESIGN_KEYS: dict[str, Any] = {"inr_init": "default", "inr_encoding": "paper", "inr_seed": 0}
+"""Settings of the networks' design and draw, added after the first recordings: they
+enter the hash only away from the paper's values (the scale with a Gaussian encoding),
+so a store of the paper's settings keeps its hash."""
+
 
 def result_settings(settings: Mapping[str, Any], corpus_spec: str | None = None) -> dict[str, Any]:
     """The subset of ``settings`` that determines the numbers (``RESULT_KEYS``).
@@ -106,13 +111,18 @@ def result_settings(settings: Mapping[str, Any], corpus_spec: str | None = None)
             f"Settings lack {missing}; build them with innmf.experiments.settings.get_profile(name, ...)."
         )
     chosen = {k: plain_json(settings[k]) for k in RESULT_KEYS}
+    for key, default in DESIGN_KEYS.items():
+        if settings.get(key, default) != default:
+            chosen[key] = plain_json(settings[key])
+    if "inr_encoding" in chosen:  # the scale of the Gaussian frequencies matters only with them
+        chosen["encoding_scale"] = float(settings["encoding_scale"])
     if corpus_spec is not None:
         chosen["corpus"] = corpus_spec
     if chosen["backend"] == "auto":
         chosen["backend"] = f"auto/{auto_backend()}"
     # the methods a trial computes are part of what it holds: a store made before a method
     # was added would otherwise resume without that method's rows
-    chosen["methods"] = list(METHODS)
+    chosen["methods"] = list(settings.get("methods") or METHODS)
     return chosen
 
 

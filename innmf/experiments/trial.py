@@ -30,13 +30,10 @@ from typing import Any, Sequence
 import numpy as np
 
 import innmf
+from innmf.experiments.settings import GAUSSIAN_SCALE, METHODS
 
 EXPERIMENTS: tuple[str, ...] = ("reconstruction", "separation")
 """Experiments a trial can produce rows for."""
-
-METHODS: tuple[str, ...] = ("NMF", "iN-NMF", "NMF-interp")
-"""Method names in the results (classic NMF, the paper's iN-NMF, and the interpolated
-NMF dictionary of :mod:`innmf.experiments.baselines`)."""
 
 # Labels mixed into the per-trial seeds so that every model gets its own stream.
 _NMF, _INR, _SEP_NMF, _SEP_INR = 1, 2, 3, 4
@@ -118,19 +115,20 @@ def learn_speaker(
             reconstruction experiment); separation alone needs only the W's.
 
     Returns:
-        Dictionaries W at each N for both methods, and (``with_kl``) the KL of each fit.
+        Dictionaries W at each N for each method of the settings' ``methods`` (all
+        three by default), and (``with_kl``) the KL of each fit.
     """
     from innmf.paper.metrics import kl_divergence
-    from innmf.models.implicit import ImplicitWNMF
     from innmf.models.nmf import nmf
     from innmf.tf.stft import frequency_coordinate, magnitude
 
     p, K, device = settings["power"], int(settings["rank"]), settings["device"]
     backend = settings.get("backend", "auto")  # "reference": the plain math of innmf.paper
+    methods = run_methods(settings)
     n_iter = int(settings["nmf_iter"])
     out = SpeakerModels()
     V_at = {n: magnitude(x, n, power=p) for n in window_sizes(settings)}
-    for n, V in V_at.items():
+    for n, V in V_at.items() if "NMF" in methods else ():
         res = nmf(V, K, n_iter, seed=trial_seed(seed, index, slot, _NMF, n), device=device,
                   loss_every=max(n_iter, 1), backend=backend)
         out.nmf_W[n] = res.W
@@ -139,22 +137,46 @@ def learn_speaker(
 
     n_train = int(settings["train_n_fft"])
     V_train = V_at[n_train] if n_train in V_at else magnitude(x, n_train, power=p)
-    model = ImplicitWNMF(
-        K, hidden=int(settings["hidden"]), n_freqs=int(settings["n_freqs"]),
-        seed=trial_seed(seed, index, slot, _INR), device=device, backend=backend,
-    )
+    model = implicit_dictionary(settings, inr_seed(settings, seed, index, slot))
     opt = {"optimizer": settings["optimizer"], "lr": float(settings["lr"])}
-    epochs = int(settings["inr_epochs"])  # only the networks are needed: record the first loss only
-    model.fit(V_train, frequency_coordinate(n_train), epochs=epochs, loss_every=epochs, **opt)
-    for n, V in V_at.items():
-        coords = frequency_coordinate(n)
-        out.inr_W[n] = W = np.asarray(model.sample_W(coords))
-        if with_kl:  # the paper refits H at every N, the training N included
-            refit = int(settings["refit_epochs"])  # only H is needed: record the first loss only
-            H = np.asarray(model.refit_H(V, coords, epochs=refit, loss_every=refit, **opt))
-            out.kl[("iN-NMF", n)] = kl_divergence(V, W @ H)
-    _learn_interp(out, V_at, V_train, settings, seed, slot, index, model.seed + 2, with_kl)
+    if "iN-NMF" in methods:
+        epochs = int(settings["inr_epochs"])  # only the networks are needed: record the first loss only
+        model.fit(V_train, frequency_coordinate(n_train), epochs=epochs, loss_every=epochs, **opt)
+        for n, V in V_at.items():
+            coords = frequency_coordinate(n)
+            out.inr_W[n] = W = np.asarray(model.sample_W(coords))
+            if with_kl:  # the paper refits H at every N, the training N included
+                refit = int(settings["refit_epochs"])  # only H is needed: record the first loss only
+                H = np.asarray(model.refit_H(V, coords, epochs=refit, loss_every=refit, **opt))
+                out.kl[("iN-NMF", n)] = kl_divergence(V, W @ H)
+    if "NMF-interp" in methods:
+        # the refit starts from the paper's draw's H initialisation, whatever inr_seed
+        _learn_interp(out, V_at, V_train, settings, seed, slot, index,
+                      trial_seed(seed, index, slot, _INR) + 2, with_kl)
     return out
+
+
+def run_methods(settings: dict[str, Any]) -> tuple[str, ...]:
+    """The methods a trial computes: the settings' ``methods`` (all of :data:`METHODS` by default)."""
+    return tuple(settings.get("methods") or METHODS)
+
+
+def inr_seed(settings: dict[str, Any], seed: int, index: int, slot: int) -> int:
+    """The seed of one speaker's implicit networks: the paper's draw, or draw ``inr_seed`` > 0 of the same trial."""
+    draw = int(settings.get("inr_seed", 0))
+    return trial_seed(seed, index, slot, _INR) if draw == 0 else trial_seed(seed, index, slot, _INR, draw)
+
+
+def implicit_dictionary(settings: dict[str, Any], seed: int) -> Any:
+    """An untrained :class:`~innmf.models.implicit.ImplicitWNMF` of the settings' design (K, h, J, init, encoding)."""
+    from innmf.models.implicit import ImplicitWNMF
+
+    return ImplicitWNMF(
+        int(settings["rank"]), hidden=int(settings["hidden"]), n_freqs=int(settings["n_freqs"]),
+        init=settings.get("inr_init", "default"), encoding=settings.get("inr_encoding", "paper"),
+        encoding_scale=float(settings.get("encoding_scale", GAUSSIAN_SCALE)),
+        seed=seed, device=settings["device"], backend=settings.get("backend", "auto"),
+    )
 
 
 def _learn_interp(
@@ -188,8 +210,8 @@ def _learn_interp(
 def separated_signals(
     mixture: np.ndarray,
     n: int,
-    W_nmf: Sequence[np.ndarray],
-    W_inr: Sequence[np.ndarray],
+    W_nmf: Sequence[np.ndarray] | None,
+    W_inr: Sequence[np.ndarray] | None,
     settings: dict[str, Any],
     seed: int,
     index: int,
@@ -201,6 +223,7 @@ def separated_signals(
     (``nmf_iter``); iN-NMF by Rprop (``sep_epochs``), as the paper; NMF-interp (with
     ``W_interp``) exactly as iN-NMF, from the same initialisation. Each source's model
     W_i H_i then drives a soft mask of the compressed mixture (``innmf.paper.separation``).
+    A method whose dictionaries are None is skipped (a run of some ``methods`` only).
 
     Returns:
         ``{method: [estimate of speaker a, estimate of speaker b]}``.
@@ -213,18 +236,22 @@ def separated_signals(
     p, device = settings["power"], settings["device"]
     backend = settings.get("backend", "auto")  # "reference": the plain math of innmf.paper
     V_mix = magnitude(mixture, n, power=p)
-    ranks = [W.shape[1] for W in W_nmf]
-    n_iter = int(settings["nmf_iter"])
-    # loss_every=n_iter: only the factors are needed, not the loss history
-    res = nmf(V_mix, sum(ranks), n_iter, W=np.hstack(W_nmf), fix_W=True,
-              seed=trial_seed(seed, index, _SEP_NMF, n), device=device, loss_every=max(n_iter, 1), backend=backend)
-    H_nmf = np.split(res.H, np.cumsum(ranks)[:-1], axis=0)
-    fitted = fit_activations(
-        V_mix, list(W_inr), epochs=int(settings["sep_epochs"]), optimizer=settings["optimizer"],
-        lr=float(settings["lr"]), seed=trial_seed(seed, index, _SEP_INR, n), device=device,
-        loss_every=int(settings["sep_epochs"]), backend=backend,
-    )
-    fits = [("NMF", W_nmf, H_nmf), ("iN-NMF", W_inr, fitted.H)]
+    fits = []
+    if W_nmf is not None:
+        ranks = [W.shape[1] for W in W_nmf]
+        n_iter = int(settings["nmf_iter"])
+        # loss_every=n_iter: only the factors are needed, not the loss history
+        res = nmf(V_mix, sum(ranks), n_iter, W=np.hstack(W_nmf), fix_W=True,
+                  seed=trial_seed(seed, index, _SEP_NMF, n), device=device, loss_every=max(n_iter, 1),
+                  backend=backend)
+        fits.append(("NMF", W_nmf, np.split(res.H, np.cumsum(ranks)[:-1], axis=0)))
+    if W_inr is not None:
+        fitted = fit_activations(
+            V_mix, list(W_inr), epochs=int(settings["sep_epochs"]), optimizer=settings["optimizer"],
+            lr=float(settings["lr"]), seed=trial_seed(seed, index, _SEP_INR, n), device=device,
+            loss_every=int(settings["sep_epochs"]), backend=backend,
+        )
+        fits.append(("iN-NMF", W_inr, fitted.H))
     if W_interp is not None:  # after the others: their draws are unchanged
         interp = fit_activations(
             V_mix, list(W_interp), epochs=int(settings["sep_epochs"]), optimizer=settings["optimizer"],
@@ -243,8 +270,8 @@ def separate_at(
     mixture: np.ndarray,
     sources: Sequence[np.ndarray],
     n: int,
-    W_nmf: Sequence[np.ndarray],
-    W_inr: Sequence[np.ndarray],
+    W_nmf: Sequence[np.ndarray] | None,
+    W_inr: Sequence[np.ndarray] | None,
     settings: dict[str, Any],
     seed: int,
     index: int,
@@ -260,6 +287,14 @@ def separate_at(
     estimates = separated_signals(mixture, n, W_nmf, W_inr, settings, seed, index, W_interp)
     return {method: separation_metrics(np.vstack(sources), np.vstack(est), sr=innmf.SAMPLE_RATE)
             for method, est in estimates.items()}
+
+
+def _dictionaries(speakers: Sequence[SpeakerModels], n: int) -> tuple[Any, Any, Any]:
+    """Each method's dictionaries of both speakers at N (None for a method the run skips)."""
+    def pick(name: str) -> list[np.ndarray] | None:
+        found = [getattr(s, name).get(n) for s in speakers]
+        return None if any(W is None for W in found) else found
+    return pick("nmf_W"), pick("inr_W"), pick("interp_W")
 
 
 def replay_separation(
@@ -289,10 +324,11 @@ def replay_separation(
     speakers = [learn_speaker(x, settings, seed, slot, index, False)
                 for slot, x in enumerate(audio.train)]
     sizes = list(sizes) if sizes is not None else window_sizes(settings)
-    return audio, {n: separated_signals(audio.mixture, n, [s.nmf_W[n] for s in speakers],
-                                        [s.inr_W[n] for s in speakers], settings, seed, index,
-                                        [s.interp_W[n] for s in speakers])
-                   for n in sizes}
+    separations = {}
+    for n in sizes:
+        W_nmf, W_inr, W_interp = _dictionaries(speakers, n)
+        separations[n] = separated_signals(audio.mixture, n, W_nmf, W_inr, settings, seed, index, W_interp)
+    return audio, separations
 
 
 def run_trial(
@@ -307,7 +343,8 @@ def run_trial(
         corpus: the loaded corpus (default: ``settings["corpus"]``, cached per process).
 
     Returns:
-        Rows ``{trial, trial_key, speakers, experiment, method, n_fft, metric, value}``:
+        Rows ``{trial, trial_key, speakers, experiment, method, n_fft, metric, value}``
+        for each method of the settings' ``methods``:
         reconstruction gives metric ``kl`` (mean of the two speakers' KL), separation
         gives ``sdr``, ``sir``, ``sar``, ``stoi`` (each the mean of the two speakers).
     """
@@ -327,19 +364,18 @@ def run_trial(
             "speakers": "+".join(str(s) for s in trial.speakers)}
     rows: list[dict[str, Any]] = []
     sizes = window_sizes(settings)
+    methods = run_methods(settings)
     if "reconstruction" in experiments:
-        for method in METHODS:
+        for method in methods:
             for n in sizes:
                 kl = float(np.mean([s.kl[(method, n)] for s in speakers]))
                 rows.append({**base, "experiment": "reconstruction", "method": method,
                              "n_fft": n, "metric": "kl", "value": kl})
     if "separation" in experiments:
         for n in sizes:
-            scores = separate_at(
-                audio.mixture, audio.test, n, [s.nmf_W[n] for s in speakers],
-                [s.inr_W[n] for s in speakers], settings, seed, index, [s.interp_W[n] for s in speakers],
-            )
-            for method in METHODS:
+            W_nmf, W_inr, W_interp = _dictionaries(speakers, n)
+            scores = separate_at(audio.mixture, audio.test, n, W_nmf, W_inr, settings, seed, index, W_interp)
+            for method in methods:
                 for metric, value in scores[method].items():
                     rows.append({**base, "experiment": "separation", "method": method,
                                  "n_fft": n, "metric": metric, "value": float(value)})
