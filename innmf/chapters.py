@@ -72,6 +72,31 @@ def chapter_results(
 RECORDED_RUN = "results/paper-embedded"
 """The recorded paper-profile run, relative to the checkout (chapter "Reproducing at scale")."""
 
+RECORDED_STUDY = "results/inr-study"
+"""The recorded study "iN-NMF at its best" (``innmf study``), paired with :data:`RECORDED_RUN`."""
+
+
+def recorded_study() -> Any | None:
+    """The recorded study's rows paired with the recorded run's NMF and NMF-interp, or None without them.
+
+    Chapter "Separating two speakers", section "iN-NMF at its best".
+    """
+    from innmf.experiments.inr_study import load_study
+
+    root = repository_root() or Path.cwd()
+    study, reference = root / RECORDED_STUDY, root / RECORDED_RUN
+    if not (reference / "manifest.json").exists() or not any(study.glob("*/manifest.json")):
+        return None
+    return load_study(reference, study)
+
+
+def recorded_study_costs() -> Any:
+    """What each setting of the recorded study changed and its median seconds per trial (chapter "Separating two speakers")."""
+    from innmf.experiments.inr_study import study_settings_table
+
+    root = repository_root() or Path.cwd()
+    return study_settings_table(root / RECORDED_RUN, root / RECORDED_STUDY)
+
 
 def recorded_results() -> Any | None:
     """The recorded paper-profile run's per-trial rows, or None when this checkout has none.

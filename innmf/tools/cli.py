@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "innmf.tools.bench.units",  # innmf bench
     "innmf.tools.corpus_cli",  # innmf corpus
     "innmf.tools.reproduce_cli",  # innmf reproduce
+    "innmf.tools.study_cli",  # innmf study
     "innmf.tools.doctor",  # innmf doctor
 ]
 
