@@ -208,22 +208,21 @@ def load_study(reference: str | os.PathLike, out: str | os.PathLike, n_trials: i
     manifest = read_manifest(reference)
     count = int(n_trials or manifest["settings"]["n_trials"])
     base = reference_settings(reference, count)
-    parts = []
+    parts: dict[str, pd.DataFrame] = {}
     for label in VARIANTS:
         folder = Path(out) / slug(label)
         if label == PAPER_VARIANT or not (folder / "manifest.json").exists():
             continue
-        rows = load_results(folder)
-        parts.append(rows.assign(method=label))
+        parts[label] = load_results(folder).assign(method=label)
     if not parts:
         raise ValueError(f"{out} holds no study variant; run `innmf study --reference {reference} --out {out}`.")
     # a variant stopped part-way is left out rather than shrinking every comparison to its trials
-    most = max(p["trial"].nunique() for p in parts)
-    incomplete = sorted(str(p["method"].iloc[0]) for p in parts if p["trial"].nunique() < most)
-    parts = [p for p in parts if p["trial"].nunique() == most]
-    trials = sorted(set.intersection(*(set(p["trial"]) for p in parts)))
+    most = max(p["trial"].nunique() for p in parts.values())
+    incomplete = [label for label, p in parts.items() if p["trial"].nunique() < most]
+    parts = {label: p for label, p in parts.items() if label not in incomplete}
+    trials = sorted(set.intersection(*(set(p["trial"]) for p in parts.values())))
     reference_rows = _reference_rows(reference, base)
-    df = pd.concat([reference_rows, *parts], ignore_index=True)
+    df = pd.concat([reference_rows, *parts.values()], ignore_index=True)
     df = _check_pairing(df[df["trial"].isin(trials)].reset_index(drop=True))
     df.attrs["incomplete"] = incomplete
     return df
