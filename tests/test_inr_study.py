@@ -245,3 +245,16 @@ def test_draw_noise_recovers_the_simulated_spread():
     assert noise.at["sdr", "draws"] == 3
     with pytest.raises(ValueError, match="at least two draws"):
         draw_noise(simulated({"paper": 0.0}), [1000])
+
+
+def test_a_setting_stopped_part_way_is_left_out_by_name(study, tmp_path):
+    import shutil
+
+    root, df = study
+    copy = tmp_path / "study"
+    shutil.copytree(root / "study", copy)
+    (copy / slug("SIREN init") / "trials").mkdir(parents=True)  # started, nothing finished
+    shutil.copy(copy / slug("draw 2") / "manifest.json", copy / slug("SIREN init") / "manifest.json")
+    partial = load_study(root / "ref", copy, 3)
+    assert partial.attrs["incomplete"] == ["SIREN init"]
+    pd.testing.assert_frame_equal(partial, df)
