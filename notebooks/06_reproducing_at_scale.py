@@ -229,8 +229,9 @@ plt.show()
 # for like: the published structure doing our trial's work, with the saving from
 # sharing the dictionaries between the experiments (we learn 2 networks and 8 NMFs per
 # trial where the published scripts learn 3 and 12) stated apart. Each record names its
-# machine (CPU model with family and model, threads, commit); `results/bench/README.md`
-# gives the commands. Every number below is read from those records.
+# machine (CPU model with family and model, threads) and the commit it measured;
+# `results/bench/README.md` gives the commands. Every number below is read from those
+# records.
 
 # %% tags=["hide-input"]
 from innmf.report.speed import gpu_trial_summary, load_records, peer_table, speed_sentences, speed_table
@@ -239,8 +240,6 @@ speed_dir = Path("../results/bench")
 if speed_dir.is_dir():
     records = load_records(speed_dir)
     table = speed_table(records)
-    # The records name the commit they were measured at (results/bench/README.md); readers need the machine.
-    table["machine"] = table["machine"].str.replace(r",? commit [0-9a-f]{7,40}(\+dirty)?", "", regex=True)
     display(format_table(table, {"measurement": "measurement", "machine": "machine", "ours": "ours",
                                  "reference": "fastest alternative", "unit": "unit", "speedup": "speed-up",
                                  "reference_is": "which"},

@@ -42,12 +42,16 @@ _LEGACY = [("innmf_published_structure_ms", "innmf_reference_epoch_ms"),
            ("hybrid_pointwise_ms", "hybrid_naive_epoch_ms")]
 
 
-def machine_label(record: dict) -> str:
-    """A short description of where a record was measured (CPU model, threads, commit)."""
+def machine_label(record: dict, commit: bool = False) -> str:
+    """A short description of where a record was measured (CPU model, threads; the commit with ``commit``).
+
+    The book shows readers the machine only; which commit made a record is in
+    ``results/bench/README.md`` and in the record itself.
+    """
     device = str(record.get("device", "cpu"))
     where = f"CPU {record.get('cpu_model', record.get('cpu', '?'))}" if device == "cpu" else device
     parts = [where, f"{record.get('threads', '?')} thread(s)"]
-    if "commit" in record:
+    if commit and "commit" in record:
         parts.append(f"commit {record['commit']}")
     return ", ".join(parts)
 
