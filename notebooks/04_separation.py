@@ -365,9 +365,11 @@ else:
         f"**{study['trial'].nunique()} trials** of the recorded run, **{n_study_speakers} speakers**; "
         f"scores averaged over N = {', '.join(map(str, study_ns))} before pairing; speaker-level 95 % "
         "intervals. SDR and STOI: setting − baseline; KL: ratio setting / baseline."))
-    display(format_table(study_table(study_sum), {"setting": "setting"}))
+    versus_baselines = study_table(study_sum)
+    display(format_table(versus_baselines, {c: c for c in versus_baselines.columns}))
     display(Markdown("Against the paper's own recipe (the gain of each change):"))
-    display(format_table(study_table(study_sum, baselines=("paper",)), {"setting": "setting"}))
+    versus_paper = study_table(study_sum, baselines=("paper",))
+    display(format_table(versus_paper, {c: c for c in versus_paper.columns}))
     costs = recorded_study_costs()
     costs = costs[costs["setting"].isin(set(study["method"]))]
     display(format_table(costs, {"setting": "setting", "changes": "changes from the paper's settings",
