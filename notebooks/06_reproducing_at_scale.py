@@ -52,6 +52,7 @@ from IPython.display import Markdown, display
 
 from innmf.report import figures
 from innmf.experiments import load_results, read_manifest, run_experiments
+from innmf.experiments.store import trial_seconds as stored_trial_seconds
 from innmf.report.published import published_kl
 from innmf.experiments.settings import PROFILES, get_profile
 from innmf.accel.runtime import use_threads
@@ -154,7 +155,7 @@ display(format_table(load_results(out).head(8), formats={"value": "{:.4g}"}))
 
 # %% tags=["hide-input"]
 def trial_seconds(store: Path) -> np.ndarray:
-    return np.array([json.loads(f.read_text())["seconds"] for f in sorted((store / "trials").glob("*.json"))])
+    return np.array(stored_trial_seconds(store))
 
 
 recorded = Path("../results/paper-embedded")

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 
 from innmf.experiments.runner import draw_trials, run_experiments
 from innmf.experiments.settings import Settings
-from innmf.experiments.store import atomic_write_text, load_results, read_manifest, result_settings
+from innmf.experiments.store import atomic_write_text, load_results, read_manifest, result_settings, trial_seconds
 from innmf.experiments.trial import EXPERIMENTS, cached_corpus, implicit_dictionary, inr_seed
 
 PAPER_VARIANT = "paper"
@@ -255,22 +255,8 @@ def study_settings_table(reference: str | os.PathLike, out: str | os.PathLike) -
     adam = json.loads(tuning.read_text())["rate"] if tuning.exists() else None
     for label, changes in VARIANTS.items():
         folder = Path(reference) if label == PAPER_VARIANT else Path(out) / slug(label)
-        seconds = _trial_seconds(folder)
+        seconds = trial_seconds(folder) if (folder / "trials").is_dir() else []
         shown = {k: (adam if v == ADAM_RATE else v) for k, v in changes.items()}
         rows.append({"setting": label, "changes": ", ".join(f"{k}={v}" for k, v in shown.items()) or "(the paper's)",
-                     "trial_seconds": float(np.median(seconds)) if seconds else float("nan")})
+                     "trial_seconds": float(np.median(seconds)) if len(seconds) else float("nan")})
     return pd.DataFrame(rows)
-
-
-def _trial_seconds(folder: Path) -> list[float]:
-    out = []
-    for path in sorted((folder / "trials").glob("*.json")) if folder.is_dir() else ():
-        seconds = json.loads(path.read_text()).get("seconds")
-        if isinstance(seconds, (int, float)):
-            out.append(float(seconds))
-    return out
-
-
-def variant_changes(adam_rate: float | None = None) -> Mapping[str, dict[str, Any]]:
-    """:data:`VARIANTS` with Adam's placeholder replaced by ``adam_rate``."""
-    return {k: {n: (adam_rate if v == ADAM_RATE else v) for n, v in c.items()} for k, c in VARIANTS.items()}

@@ -60,7 +60,8 @@ from innmf.experiments.trial import METHODS
 
 __all__ = [
     "RESULT_KEYS", "ROW_COLUMNS", "ResultsStore", "StoreError", "atomic_write_text", "auto_backend",
-    "check_out_folder", "load_results", "read_manifest", "result_settings", "rewrite_tables", "write_tables",
+    "check_out_folder", "load_results", "read_manifest", "result_settings", "rewrite_tables", "trial_seconds",
+    "write_tables",
 ]
 
 RESULT_KEYS: tuple[str, ...] = (
@@ -387,3 +388,13 @@ def load_results(
     manifest = read_manifest(out)
     indices = None if n_trials is None else range(n_trials)
     return rows_from_files(Path(out) / TRIALS_DIR, manifest["settings_hash"], indices, experiments)
+
+
+def trial_seconds(root: str | os.PathLike) -> list[float]:
+    """Seconds each finished trial of the store at ``root`` took, in trial order (chapters 4 and 6, ``innmf study``)."""
+    found = []
+    for path in trial_files(Path(root) / TRIALS_DIR):
+        seconds = json.loads(path.read_text()).get("seconds")
+        if isinstance(seconds, (int, float)):
+            found.append(float(seconds))
+    return found
