@@ -1,0 +1,180 @@
+"""Tables and the pre-registered verdict of the music experiment.
+
+Chapter "Music and environmental sound" and the findings page (claim 4). Rows come
+from :func:`innmf.experiments.music.run_music`. A piece is the unit of inference:
+each system's score on a piece is the mean over its sources, and every comparison
+is paired by piece.
+
+The primary endpoint, fixed before the recorded run (results/music/PREREGISTRATION.md)
+and read here, never re-chosen after it:
+
+* for each data set (a corpus, e.g. one timbre condition) and each irregular
+  representation r (the ragged constant-Q ``cqt``, the two-resolution cloud
+  ``multires``): Δ_r = SDR(iN-NMF on r) − SDR(the grid comparator), the mean over
+  the test pieces of the per-piece difference, with its t interval (df = pieces − 1);
+* the grid comparator is the system among the regular and raster ones (NMF on each
+  STFT, on the constant-Q matrix form, on the constant-Q rasters) with the highest
+  mean SDR on the *validation* pieces, chosen before any test piece is looked at;
+* the family is every (data set, r) of the run; Holm's adjustment over it; a
+  verdict "better"/"worse" needs a Holm-adjusted p below :data:`ALPHA`, otherwise
+  the interval is reported as "no difference shown";
+* per data set, the claim is supported, contradicted or not shown (:func:`claim_verdict`).
+
+Secondary, reported but not judged: iN-NMF minus its non-neural twin ``NMF-grid``
+on the same points (what the networks add), every system against the floor.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from innmf.report.stats import holm
+
+PRIMARY_METRIC = "sdr"
+JUDGED = "iN-NMF"
+TWIN = "NMF-grid"
+ALPHA = 0.05
+LEVEL = 0.95
+
+
+def label(method: str, representation: str) -> str:
+    """A system's name in tables: ``method | representation``."""
+    return f"{method} | {representation}"
+
+
+def is_grid_candidate(method: str) -> bool:
+    """Regular-grid and raster systems: the candidates for the comparator."""
+    return method == "NMF" or method.startswith("NMF-raster-")
+
+
+def piece_scores(rows: pd.DataFrame, metric: str = PRIMARY_METRIC) -> pd.DataFrame:
+    """Per (dataset, split, piece), each system's score: the mean over the piece's sources.
+
+    Returns:
+        A wide table indexed by (dataset, split, piece), one column per system label.
+    """
+    part = rows[rows["metric"] == metric]
+    if part.empty:
+        raise ValueError(f"No rows for metric {metric!r}; found {sorted(rows['metric'].unique())}.")
+    labels = part["method"] + " | " + part["representation"]
+    wide = part.assign(system=labels).pivot_table(index=["dataset", "split", "piece"], columns="system",
+                                                  values="value", aggfunc="mean")
+    return wide
+
+
+def select_comparator(rows: pd.DataFrame, metric: str = PRIMARY_METRIC) -> dict[str, str]:
+    """Each data set's grid comparator: the candidate with the best mean on the validation pieces.
+
+    Raises:
+        ValueError: a data set without validation pieces (pass the comparator of a
+            recorded run to :func:`endpoint` instead).
+    """
+    wide = piece_scores(rows, metric)
+    out = {}
+    for dataset, group in wide.groupby(level="dataset"):
+        val = group.xs("validation", level="split") if "validation" in group.index.get_level_values("split") else None
+        if val is None or val.empty:
+            raise ValueError(f"{dataset} has no validation pieces to choose the grid comparator on.")
+        candidates = [c for c in val.columns if is_grid_candidate(c.split(" | ")[0]) and val[c].notna().all()]
+        out[dataset] = str(val[candidates].mean().idxmax())
+    return out
+
+
+def _interval(diff: np.ndarray) -> tuple[float, float, float]:
+    n = len(diff)
+    if n < 2:
+        return np.nan, np.nan, np.nan
+    se = float(np.std(diff, ddof=1) / np.sqrt(n))
+    half = float(stats.t.ppf(0.5 + LEVEL / 2, n - 1)) * se
+    p = float(stats.ttest_1samp(diff, 0.0).pvalue) if se > 0 else (0.0 if np.mean(diff) != 0 else 1.0)
+    return float(np.mean(diff)) - half, float(np.mean(diff)) + half, p
+
+
+def endpoint(rows: pd.DataFrame, comparators: dict[str, str] | None = None) -> pd.DataFrame:
+    """The pre-registered primary endpoint, one row per (data set, irregular representation).
+
+    Args:
+        rows: the run's rows.
+        comparators: data set → comparator label; default chosen on this run's
+            validation pieces (:func:`select_comparator`).
+
+    Returns:
+        Columns ``dataset``, ``representation``, ``comparator``, ``pieces``, ``judged``
+        and ``comparator_sdr`` (means), ``delta`` with ``low``/``high`` (95 % t interval),
+        ``p``, ``p_holm``, ``floor``, ``oracle`` (the representation's ceiling), ``twin_delta``
+        (iN-NMF − NMF-grid), ``verdict``.
+    """
+    comparators = comparators or select_comparator(rows)
+    wide = piece_scores(rows)
+    out = []
+    for dataset, group in wide.groupby(level="dataset"):
+        test = group.xs("test", level="split")
+        comp = comparators[dataset]
+        reps = sorted({c.split(" | ")[1] for c in test.columns if c.startswith(JUDGED + " | ")})
+        for rep in reps:
+            judged = test[label(JUDGED, rep)]
+            diff = (judged - test[comp]).dropna().to_numpy()
+            low, high, p = _interval(diff)
+            twin = test.get(label(TWIN, rep))
+            out.append({"dataset": dataset, "representation": rep, "comparator": comp, "pieces": len(diff),
+                        "judged": float(judged.mean()), "comparator_sdr": float(test[comp].mean()),
+                        "delta": float(np.mean(diff)), "low": low, "high": high, "p": p,
+                        "floor": float(test[label("floor", "none")].mean()),
+                        "oracle": float(test[label("oracle", rep)].mean()),
+                        "twin_delta": float((judged - twin).mean()) if twin is not None else np.nan})
+    table = pd.DataFrame(out)
+    if table.empty:
+        return table
+    finite = table["p"].notna()
+    table["p_holm"] = np.nan
+    table.loc[finite, "p_holm"] = holm(table.loc[finite, "p"].to_numpy())
+    table["verdict"] = [_verdict(r) for r in table.to_dict("records")]
+    return table
+
+
+def _verdict(r: dict[str, Any]) -> str:
+    if not np.isfinite(r["p_holm"]):
+        return "too few pieces to judge"
+    if r["p_holm"] < ALPHA:
+        word = "better" if r["delta"] > 0 else "worse"
+        return f"iN-NMF {word} than {r['comparator']} by {abs(r['delta']):.2f} dB"
+    return f"no difference shown (interval {r['low']:+.2f} to {r['high']:+.2f} dB)"
+
+
+def claim_verdict(table: pd.DataFrame) -> dict[str, str]:
+    """Per data set, the claim "irregular data factorise better without a grid" from the endpoint table.
+
+    Supported: iN-NMF better (Holm) on at least one representation and worse on none;
+    contradicted: worse on at least one and better on none; otherwise not shown.
+    """
+    out = {}
+    for dataset, group in table.groupby("dataset", sort=False):
+        clear = group["p_holm"] < ALPHA
+        better = int((clear & (group["delta"] > 0)).sum())
+        worse = int((clear & (group["delta"] < 0)).sum())
+        out[str(dataset)] = ("supported" if better and not worse else "contradicted" if worse and not better
+                             else "not shown")
+    return out
+
+
+def summary(rows: pd.DataFrame, split: str = "test") -> pd.DataFrame:
+    """Per data set and system: mean over pieces of SDR, SI-SDR, SIR and SAR, and the SDR gain over the floor.
+
+    Returns:
+        Rows (dataset, system) sorted by mean SDR within a data set; ``pieces`` counts them.
+    """
+    parts = {m: piece_scores(rows, m) for m in ("sdr", "si_sdr", "sir", "sar") if m in set(rows["metric"])}
+    out = []
+    for dataset, group in parts["sdr"].groupby(level="dataset"):
+        sel = group.xs(split, level="split")
+        floor = sel[label("floor", "none")]
+        for system in sel.columns:
+            values = {m: float(t.xs(split, level="split").loc[dataset][system].mean()) for m, t in parts.items()}
+            out.append({"dataset": dataset, "system": system, "pieces": int(sel[system].notna().sum()), **values,
+                        "over_floor": float((sel[system] - floor).mean())})
+    table = pd.DataFrame(out)
+    return table.sort_values(["dataset", "sdr"], ascending=[True, False]).reset_index(drop=True)
