@@ -17,7 +17,7 @@ REQUIRED = [
     "innmf_achieved_gflops", "peak_gflops", "fma_peak_gflops_core", "fma_peak_gflops_machine",
     "nmf_iter_ms", "nmf_iter_ms_float64", "nmf_sklearn_float32_ms", "nmf_sklearn_float64_ms",
     "nmf_numpy_float32_ms", "nmf_torch_float32_ms", "nmf_final_kl", "nmf_large_iter_ms",
-    "hybrid_epoch_ms", "hybrid_pointwise_ms",
+    "hybrid_epoch_ms", "hybrid_pointwise_ms", "startup_s",
     *[f"{fig}_speedup_vs_fastest" for fig in FIGURES],
     *[f"{fig}_of_core_peak" for fig in FIGURES], *[f"{fig}_of_machine_peak" for fig in FIGURES],
 ]  # fmt: skip

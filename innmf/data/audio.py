@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
 
 from innmf import SAMPLE_RATE
 
@@ -74,6 +73,10 @@ def resample_to_16k(x: np.ndarray, sample_rate: int) -> np.ndarray:
     """
     if sample_rate == SAMPLE_RATE:
         return np.asarray(x, dtype=np.float64)
+    # imported here: scipy.signal (with scipy.stats) takes about a second to import, and most
+    # corpora are at 16 kHz already
+    from scipy.signal import resample_poly
+
     g = gcd(SAMPLE_RATE, sample_rate)
     return resample_poly(np.asarray(x, dtype=np.float64), SAMPLE_RATE // g, sample_rate // g)
 

@@ -4,16 +4,24 @@ Decodes every speaker once (then drops the audio, so TIMIT fits in memory),
 reports each one's duration and problems, and says whether enough speakers
 remain for the trial protocol with the given durations and pairing. Used by the
 CLI and by the first cell of the speech notebooks to fail early with a clear message.
+
+Sample rates come from the files' headers: every file is resampled to 16 kHz when
+read, so a corpus mixing rates works but is named in a warning; a file below 16 kHz
+is a problem, since the protocol analyses the band up to 8 kHz and such a recording
+has nothing in its upper part.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tqdm.auto import tqdm
 
-from innmf.data.audio import CorpusError
+from innmf import SAMPLE_RATE
+from innmf.data.audio import CorpusError, audio_info
 from innmf.data.corpus import Corpus
 from innmf.data.identity import audio_sha256
 from innmf.data.trials import check_durations, seconds_to_samples, speaker_pairs
@@ -29,6 +37,7 @@ class SpeakerStatus:
         seconds: duration of the speaker's audio.
         files: number of files concatenated.
         problem: ``None`` when usable, else what is wrong and how to fix it.
+        sample_rates: the distinct rates (Hz) of the speaker's files, from their headers.
     """
 
     speaker: str
@@ -36,11 +45,13 @@ class SpeakerStatus:
     seconds: float
     files: int
     problem: str | None = None
+    sample_rates: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (the ``--json`` output)."""
         return {"speaker": self.speaker, "sex": self.sex, "seconds": round(self.seconds, 3),
-                "files": self.files, "ok": self.problem is None, "problem": self.problem}
+                "files": self.files, "ok": self.problem is None, "problem": self.problem,
+                "sample_rates": list(self.sample_rates)}
 
 
 @dataclass
@@ -51,7 +62,8 @@ class CheckReport:
         spec: the corpus spec.
         speakers: one status per speaker.
         problems: corpus-level problems that stop the protocol.
-        warnings: speaker problems tolerated because ``skip_short`` was set.
+        warnings: what the user should know without it stopping the protocol: speakers
+            skipped because ``skip_short`` was set, files at different sample rates.
     """
 
     spec: str
@@ -87,21 +99,26 @@ def check_corpus(
         test_seconds: test audio per speaker.
         pairing: ``any``, ``mixed`` or ``same`` (sex of the two speakers).
         skip_short: tolerate speakers with too little audio (left out) as long as two remain;
-            unreadable, NaN or silent audio is always a problem.
+            unreadable, NaN or silent audio and recordings below 16 kHz are always problems.
         decode: decode all audio (finds unreadable, NaN, silent, constant, mostly silent and
             phase-cancelling files, and speakers with identical audio, as ``innmf reproduce``
             does before its first trial); otherwise headers only.
         progress: show a progress bar.
 
     Returns:
-        The :class:`CheckReport`; ``report.ok`` is False when trials cannot be drawn.
+        The :class:`CheckReport`; ``report.ok`` is False when trials cannot be drawn; files at
+        different sample rates (all at least 16 kHz) are a warning only.
     """
     check_durations(train_seconds, test_seconds)
     need = seconds_to_samples(train_seconds) + seconds_to_samples(test_seconds)
     report = CheckReport(spec=corpus.spec)
     heard: dict[str, str] = {}  # hash of decoded audio -> first speaker with it
+    corpus_rates: dict[int, list[Path]] = {}
     for spk in tqdm(corpus.speakers, desc="speakers", disable=not progress):
-        status = SpeakerStatus(spk.id, spk.sex, spk.seconds, len(spk.files))
+        rates = sample_rates(spk.files)
+        for rate, files in rates.items():
+            corpus_rates.setdefault(rate, []).extend(files)
+        status = SpeakerStatus(spk.id, spk.sex, spk.seconds, len(spk.files), sample_rates=tuple(sorted(rates)))
         short = False
         if decode:
             try:
@@ -117,6 +134,8 @@ def check_corpus(
                 status.problem = str(err)
             finally:
                 spk.clear_cache()
+        if status.problem is None:
+            status.problem = narrowband_problem(rates)
         if status.problem is None and spk.n_samples < need:
             short = True
             status.problem = f"too short: {spk.seconds:.1f} s < {train_seconds:g} s + {test_seconds:g} s"
@@ -130,6 +149,8 @@ def check_corpus(
             )
         elif status.problem:
             report.problems.append(f"speaker {spk.id}: {status.problem}")
+    if len(corpus_rates) > 1:
+        report.warnings.append(mixed_rates_warning(corpus_rates))
     usable = [spk for spk in corpus.speakers if spk.id in set(report.usable)]
     if len(usable) < 2:
         report.problems.append(
@@ -142,3 +163,56 @@ def check_corpus(
         except (CorpusError, ValueError) as err:
             report.problems.append(str(err))
     return report
+
+
+def sample_rates(files: Iterable[Path]) -> dict[int, list[Path]]:
+    """The files of each sample rate, read from their headers.
+
+    Args:
+        files: audio files.
+
+    Returns:
+        Rate (Hz) -> the files at that rate, in order; a file whose header cannot be read
+        is left out (decoding it reports why).
+    """
+    rates: dict[int, list[Path]] = {}
+    for f in files:
+        try:
+            rate = audio_info(f).sample_rate
+        except (CorpusError, FileNotFoundError):
+            continue
+        rates.setdefault(rate, []).append(Path(f))
+    return rates
+
+
+def narrowband_problem(rates: dict[int, list[Path]]) -> str | None:
+    """What is wrong with a speaker recorded below 16 kHz (with the fix), or None.
+
+    Args:
+        rates: the speaker's files by rate, as :func:`sample_rates` gives them.
+
+    Returns:
+        A sentence naming the lowest rate and one of its files, or None when every rate is at least 16 kHz.
+    """
+    low = sorted(r for r in rates if r < SAMPLE_RATE)
+    if not low:
+        return None
+    files = rates[low[0]]
+    return (f"recorded at {low[0]} Hz ({len(files)} file(s), e.g. {files[0]}), below the {SAMPLE_RATE} Hz the "
+            f"protocol analyses: resampled, it holds nothing above {low[0] // 2} Hz; use recordings at "
+            f"{SAMPLE_RATE} Hz or more, or remove the speaker from the corpus")
+
+
+def mixed_rates_warning(rates: dict[int, list[Path]]) -> str:
+    """The warning for a corpus whose files have different sample rates.
+
+    Args:
+        rates: rate (Hz) -> files at that rate, at least two rates.
+
+    Returns:
+        One line naming each rate with its file count and an example file.
+    """
+    parts = [f"{rate} Hz ({len(files)} file(s), e.g. {files[0]})" for rate, files in sorted(rates.items())]
+    return (f"the files have different sample rates: {', '.join(parts)}; each is resampled to {SAMPLE_RATE} Hz "
+            "when read, so the experiments run, but recordings of different rates may differ in bandwidth "
+            "and quality: convert them to one rate to compare like with like")

@@ -23,9 +23,11 @@ import functools
 import multiprocessing
 import os
 import signal
+import socket
 import sys
 import threading
 import time
+import urllib.parse
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Callable, Iterator, Sequence
 
@@ -84,13 +86,62 @@ def _die_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="innmf-parent-watch", daemon=True).start()
 
 
+DASK_PORT = 8786
+"""The port of a Dask scheduler address that names none (Dask's default)."""
+SCHEDULER_PROBE_SECONDS = 10.0
+"""How long :func:`check_scheduler` waits for a scheduler's port to answer."""
+
+
 def check_workers(workers: int, scheduler: Any = None) -> None:
-    """Refuse a bad worker count, or both local workers and a cluster (before any work).
+    """Refuse a bad worker count, both local workers and a cluster, or a scheduler nothing answers at.
+
+    Called by ``run_experiments`` before it writes anything, so a refused run leaves no
+    store folder behind (``innmf reproduce --scheduler ADDRESS``).
 
     Raises:
-        ValueError: ``workers`` is not a positive integer, or both ``workers`` > 1 and ``scheduler``.
+        ValueError: ``workers`` is not a positive integer, both ``workers`` > 1 and ``scheduler``,
+            or ``scheduler`` is an address nothing listens at (see :func:`check_scheduler`).
     """
     _validate(workers, scheduler)
+    check_scheduler(scheduler)
+
+
+def check_scheduler(scheduler: Any, timeout: float = SCHEDULER_PROBE_SECONDS) -> None:
+    """Refuse a Dask scheduler address whose port does not answer, in one line, before any work.
+
+    Only ``tcp://`` and ``tls://`` addresses (and ``HOST:PORT``, which Dask reads as tcp)
+    are probed, with a plain TCP connection; a connected ``Client`` and other transports
+    are left to Dask.
+
+    Args:
+        scheduler: None, a ``dask.distributed.Client`` or an address such as ``tcp://10.0.0.1:8786``.
+        timeout: seconds to wait for the connection.
+
+    Raises:
+        ValueError: the address is malformed, or nothing accepts a connection there.
+    """
+    if not isinstance(scheduler, str):
+        return
+    parts = urllib.parse.urlsplit(scheduler if "://" in scheduler else f"tcp://{scheduler}")
+    if parts.scheme not in ("tcp", "tls"):
+        return
+    try:
+        host, port = parts.hostname, parts.port or DASK_PORT
+    except ValueError:  # a port that is not a number from 0 to 65535
+        host, port = None, None
+    if not host or not port:
+        raise ValueError(f"--scheduler {scheduler!r} is not a Dask scheduler address; give tcp://HOST:PORT "
+                         f"(e.g. tcp://10.0.0.1:{DASK_PORT}), as `dask scheduler` prints it.")
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as err:
+        raise _unreachable(scheduler, err) from None
+
+
+def _unreachable(scheduler: Any, err: OSError) -> ValueError:
+    reason = err.strerror or str(err) or type(err).__name__
+    return ValueError(f"Cannot reach a Dask scheduler at {scheduler!r} ({reason}); start one with "
+                      "`dask scheduler` and `dask worker ADDRESS`, or drop --scheduler.")
 
 
 def _validate(workers: int, scheduler: Any) -> None:
@@ -189,10 +240,7 @@ def _dask(fn: Callable, tasks: Sequence[Any], scheduler: Any, bar: Any) -> Itera
     try:
         client = Client(scheduler) if own_client else scheduler
     except OSError as err:
-        raise ValueError(
-            f"Cannot reach a Dask scheduler at {scheduler!r} ({err}); start one with "
-            "`dask scheduler` and `dask worker ADDRESS`, or drop --scheduler."
-        ) from err
+        raise _unreachable(scheduler, err) from err
     try:
         # pure=False: identical tasks must still run (and Dask must not merge keys)
         futures = [client.submit(fn, task, pure=False) for task in tasks]

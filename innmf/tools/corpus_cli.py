@@ -1,7 +1,7 @@
 """``innmf corpus``: check a corpus, draw trials, rebuild the embedded corpus.
 
-- ``innmf corpus check --corpus SPEC [--json]``: speakers, durations, problems;
-  exits 1 when the corpus cannot serve the trial protocol.
+- ``innmf corpus check --corpus SPEC [--json]``: speakers, durations, sample rates, problems;
+  exits 1 when the corpus cannot serve the trial protocol (files at different rates: a warning).
 - ``innmf corpus trials --corpus SPEC -n N --seed S``: the trial records as JSON lines.
 - ``innmf corpus build [--download]``: regenerate ``data/speech`` from the Debian packages.
 """
@@ -16,9 +16,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from innmf.data.corpus import data_dir
-from innmf.data.sources import load_corpus
-from innmf.data.trials import PAIRINGS, make_trials
+from innmf.data.paths import data_dir
+from innmf.data.trials import PAIRINGS
+from innmf.tools.cli import check_count
 
 
 def _corpus_args(p: argparse.ArgumentParser) -> None:
@@ -35,6 +35,7 @@ def _corpus_args(p: argparse.ArgumentParser) -> None:
 
 
 def _load(args: argparse.Namespace):
+    from innmf.data.sources import load_corpus
     from innmf.experiments.settings import RULES
 
     # the same checks as `innmf reproduce` applies to its settings
@@ -73,6 +74,9 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _trials(args: argparse.Namespace) -> int:
+    from innmf.data.trials import make_trials
+
+    check_count("--n-trials", args.n_trials)
     corpus = _load(args)
     for t in make_trials(corpus, args.n_trials, args.seed, args.train_seconds, args.test_seconds,
                          args.pairing, args.snr_db, skip_short=args.skip_short):

@@ -7,6 +7,8 @@ noisy), so every figure is a median over rounds in which each contender runs in 
 from __future__ import annotations
 
 import statistics
+import subprocess
+import sys
 import time
 from typing import Callable
 
@@ -45,3 +47,33 @@ def interleaved_medians(
                 time.sleep(settle)
             samples[name].extend(_timed(fn, device) for _ in range(count))
     return {name: statistics.median(v) for name, v in samples.items()}
+
+
+def startup_seconds(runs: int = 7) -> float:
+    """Median wall seconds of ``python -m innmf --help`` in a fresh process (the ``startup_s`` figure).
+
+    Every command pays this before it starts; one untimed run first fills the file
+    cache, as for a user who ran a command a moment ago.
+
+    Args:
+        runs: timed runs (at least 1).
+
+    Returns:
+        The median, in seconds.
+
+    Raises:
+        ValueError: ``runs`` < 1.
+        RuntimeError: the command failed (its error output is in the message).
+    """
+    if runs < 1:
+        raise ValueError(f"runs must be at least 1, got {runs}.")
+    command = [sys.executable, "-m", "innmf", "--help"]
+    times = []
+    for i in range(runs + 1):
+        start = time.perf_counter()
+        done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"`{' '.join(command)}` failed ({done.returncode}): {done.stderr.strip()}")
+        if i:
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)

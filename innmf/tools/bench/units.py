@@ -15,19 +15,20 @@ its headline is the ratio against the *fastest* alternative
   (:mod:`innmf.tools.bench.nmf_peers`);
 * ``hybrid``: one epoch of model 2 on a cloud with the paper's hybrid coordinate
   structure (about 99k points, rank 2, h=16, half the points per epoch),
-  distinct-coordinate evaluation against evaluating both networks at every point.
+  distinct-coordinate evaluation against evaluating both networks at every point;
+* ``startup_s``: median wall seconds of ``python -m innmf --help`` in fresh processes
+  (:func:`innmf.tools.bench.timing.startup_seconds`), what every command pays first.
 
 Every record names the machine (:mod:`innmf.tools.bench.machine`: CPU model with
 family/model, BLAS and its kernels, torch's threads, the commit) and carries a
 roofline line: each figure's GFLOP/s against the FMA peak of one core and of all
 cores, measured in the same run. Used by the chapter "Reproducing at scale" (through
-the records of ``results/bench/``); ``--json`` prints one JSON object.
+the records of ``results/bench/``); ``--json`` prints one JSON object. The command
+line itself is :mod:`innmf.tools.bench.command`.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import time
 
@@ -39,7 +40,7 @@ from innmf.tools.bench import figures
 from innmf.tools.bench.machine import blas_kernels, commit, cpu_model, cpu_name, fma_peak_gflops, usable_cores
 from innmf.tools.bench.nmf_peers import large_matrix
 from innmf.tools.bench.problems import QUICK_SPEECH, SPEECH, speech_matrix, synthetic_hybrid_coordinates  # noqa: F401 - re-exported
-from innmf.tools.bench.timing import interleaved_medians
+from innmf.tools.bench.timing import interleaved_medians, startup_seconds
 
 def _peak_gflops(device: torch.device, quick: bool) -> dict[str, float]:
     """Matrix-product throughput of this machine, measured now."""
@@ -124,6 +125,7 @@ def run_benchmarks(
     out.update(figures.roofline(out, out["fma_peak_gflops_core"], out["fma_peak_gflops_machine"]))
     out["load_average_before"] = load_before
     out["load_average_after"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    out["startup_s"] = startup_seconds(3 if quick else 7)
     out["bench_seconds"] = time.perf_counter() - start
     from innmf.accel.checked import report  # which compiled paths these timings took
 
@@ -136,71 +138,3 @@ def _plain(value):
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     return float(value) if isinstance(value, (np.floating, np.integer)) else value
-
-
-def format_table(results: dict) -> str:
-    """A two-column text table of the results."""
-    width = max(len(k) for k in results)
-    lines = []
-    for key, value in results.items():
-        text = f"{value:.4g}" if isinstance(value, float) else str(value)
-        lines.append(f"{key:<{width}}  {text}")
-    return "\n".join(lines)
-
-
-def _measure(args: argparse.Namespace) -> dict:
-    if not args.trial:
-        return run_benchmarks(args.device, args.repeats, args.quick, args.synthetic)
-    from innmf.tools.bench.trial import run_trial_benchmark
-
-    if args.device != "cpu" or args.quick or args.synthetic:
-        raise ValueError("--trial compares CPU timings on the embedded corpus: drop --device/--quick/--synthetic.")
-    out = {"threads": torch.get_num_threads(), "torch_version": torch.__version__, "cpu": cpu_name(),
-           "cpu_model": cpu_model(), "blas": blas_kernels(), "commit": commit()}
-    out.update(run_trial_benchmark(args.repeats or 5))
-    return out
-
-
-def _run(args: argparse.Namespace) -> int:
-    threads = args.threads if args.threads is not None else (1 if args.trial else None)
-    if threads is None:
-        results = _measure(args)
-    else:
-        if threads < 1:
-            raise ValueError(f"--threads must be >= 1, got {threads}.")
-        from threadpoolctl import threadpool_limits  # installed with scikit-learn
-
-        torch.set_num_threads(threads)  # asked for on the command line only
-        with threadpool_limits(limits=threads):  # numpy's BLAS too, for scikit-learn
-            results = _measure(args)
-    print(json.dumps(results) if args.json else format_table(results))
-    return 0
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``innmf bench`` to the command line."""
-    p = subparsers.add_parser(
-        "bench",
-        help="time NMF and iN-NMF against every alternative at hand",
-        description=(
-            "Time one iN-NMF training epoch against the published code's structure and a plain "
-            "batched PyTorch model (eager and compiled), KL multiplicative updates against "
-            "scikit-learn (float32 and float64), plain numpy and torch loops and torchnmf if "
-            "installed, and distinct-coordinate evaluation on the hybrid cloud against point-wise "
-            "evaluation (interleaved medians after warm-up; headline: against the fastest)."
-        ),
-    )
-    p.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    p.add_argument("--repeats", type=int, default=None, help="timing rounds (default 15; 2 with --quick)")
-    p.add_argument("--quick", action="store_true", help="tiny sizes, a few seconds (for tests)")
-    p.add_argument("--synthetic", action="store_true", help="use the synthetic signal, not the corpus")
-    p.add_argument(
-        "--threads", type=int, default=None, help="threads for torch and numpy's BLAS (default: the libraries' choice)"
-    )
-    p.add_argument(
-        "--trial", action="store_true",
-        help="time one whole trial of the paper protocol (4 window sizes, both experiments) against the "
-        "published structure's unit costs measured in the same run (about 3 minutes; 1 thread unless --threads)",
-    )
-    p.set_defaults(func=_run)
