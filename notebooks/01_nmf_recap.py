@@ -63,7 +63,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from innmf import SAMPLE_RATE
-from innmf.chapters import check_bins
+from innmf.tools.exercises import check_bins
 from innmf.report import figures
 from innmf.report.format import format_table
 from innmf.data import load_corpus
@@ -258,7 +258,8 @@ print(f"KL before {before:.6e}, after one update {after:.6e}: "
 # ```{exercise} Rows of W
 # :label: ex-nmf-bins
 # A dictionary learnt at $N = 2000$ has 1001 rows. How many rows would NMF's $W$ have at
-# $N = 1000$? Check your answer with `check_bins(1000, answer)`.
+# $N = 1500$, another of the paper's window sizes? Check your answer with
+# `check_bins(1500, answer)`.
 # ```
 #
 # ```{solution-start} ex-nmf-bins
@@ -266,11 +267,12 @@ print(f"KL before {before:.6e}, after one update {after:.6e}: "
 # ```
 
 # %%
-print(check_bins(1000, 1000 // 2 + 1))
+answer = 1500 // 2 + 1
+print(check_bins(1500, answer))
 
 # %% [markdown]
-# An $N$-point real DFT has $N/2 + 1$ non-negative frequencies: 501 at $N = 1000$, so the
-# 1001-row dictionary cannot be used there.
+# An $N$-point real DFT has $N/2 + 1$ non-negative frequencies, from 0 to the Nyquist
+# frequency: 751 at $N = 1500$, so the 1001-row dictionary cannot be used there.
 #
 # ```{solution-end}
 # ```

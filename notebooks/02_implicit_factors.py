@@ -52,7 +52,7 @@ import numpy as np
 from innmf import SAMPLE_RATE
 from IPython.display import Markdown, display
 
-from innmf.chapters import check, check_coordinate_shift, check_network_parameters
+from innmf.tools.exercises import check_coordinate_shift, check_largest_encoding, check_network_parameters
 from innmf.report import figures
 from innmf.report.format import format_table
 from innmf.experiments.ablation import inr_ablation
@@ -412,9 +412,10 @@ display(Markdown("\n".join([
 #
 # ```{exercise} Counting parameters
 # :label: ex-inr-parameters
-# How many trainable parameters does one component's network have, with the paper's
-# $J = 10$ and $h = 64$? Count layer by layer (a linear map $a \to b$ has $ab + b$), then
-# check with `check_network_parameters(64, 10, answer)`.
+# The paper's network ($J = 10$, $h = 64$) has the 13,889 trainable parameters per
+# component printed above. How many does one component's network have with $J = 8$ and
+# $h = 32$? Count layer by layer (a linear map $a \to b$ has $ab + b$; check your count
+# on the paper's network first), then check with `check_network_parameters(32, 8, answer)`.
 # ```
 #
 # ```{solution-start} ex-inr-parameters
@@ -422,13 +423,19 @@ display(Markdown("\n".join([
 # ```
 
 # %%
-d_in, h = 2 * 10, 64
-answer = (d_in * h + h) + 3 * (h * h + h) + (h + 1)
-print(check_network_parameters(64, 10, answer))
+def count(n_freqs: int, h: int) -> int:
+    d_in = 2 * n_freqs
+    return (d_in * h + h) + 3 * (h * h + h) + (h + 1)
+
+
+answer = count(8, 32)
+print(check_network_parameters(32, 8, answer), f"({answer:,}; the paper's network: {count(10, 64):,})")
 
 # %% [markdown]
-# $20 \cdot 64 + 64$ for the first layer, $3 \times (64^2 + 64)$ for the three $h \to h$
-# layers and $64 + 1$ for the output: 13,889, so $K = 20$ networks hold 277,780.
+# $16 \cdot 32 + 32$ for the first layer, $3 \times (32^2 + 32)$ for the three $h \to h$
+# layers and $32 + 1$ for the output: 3,745, about a quarter of the paper's 13,889
+# ($20 \cdot 64 + 64 + 3 \times 4160 + 65$): the $h^2$ terms dominate, so halving the
+# width divides the count by almost four, while the encoding adds only $2J h$.
 #
 # ```{solution-end}
 # ```
@@ -466,8 +473,7 @@ print(f"bin spacing at N = 2000: {SAMPLE_RATE / 2000:.0f} Hz")
 # :label: ex-inr-aliasing
 # Using the aliasing argument above, what is the largest $J$ whose features are all
 # resolved by the bins of a training size $N = 1000$? Check with
-# `check(answer, expected, "largest J")` once you have derived `expected` yourself, or
-# read the solution.
+# `check_largest_encoding(1000, answer)`.
 # ```
 #
 # ```{solution-start} ex-inr-aliasing
@@ -478,7 +484,7 @@ print(f"bin spacing at N = 2000: {SAMPLE_RATE / 2000:.0f} Hz")
 import math
 
 largest = {n: math.floor(math.log2(n // 2 + 1)) + 1 for n in (500, 1000, 2000, 4000)}
-print(check(largest[1000], 9, "largest J at N = 1000"))
+print(check_largest_encoding(1000, largest[1000]))
 print(largest)
 
 # %% [markdown]

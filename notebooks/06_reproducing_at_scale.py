@@ -57,7 +57,8 @@ from innmf.report.published import published_kl
 from innmf.experiments.settings import PROFILES, get_profile
 from innmf.accel.runtime import use_threads
 from innmf.report.stats import paired_summary
-from innmf.chapters import check, shown_path
+from innmf.chapters import shown_path
+from innmf.tools.exercises import check_workers_needed
 from innmf.report.format import format_table, signed
 
 profiles = pd.DataFrame({name: {k: str(v) for k, v in PROFILES[name].items()}
@@ -330,9 +331,10 @@ print(f"{more['trial'].nunique()} trials now, {t_more:.1f} s: first two unchange
 #
 # ```{exercise} Projecting the protocol
 # :label: ex-scale-project
-# From the recorded run's compute time per trial (or the demonstration's), how many hours
-# would 500 trials take on 8 workers? Check with
-# `check(answer, 500 * secs.mean() / 8 / 3600, "hours on 8 workers")`.
+# With the recorded run's compute time per trial (`trial_seconds(recorded)`, or the
+# demonstration's `trial_seconds(out)` without a recorded run), how many workers, one core
+# each, would the paper's 500 trials need to finish overnight, in 8 hours? Check with
+# `check_workers_needed(secs, 500, 8, answer)`, where `secs` holds those seconds.
 # ```
 #
 # ```{solution-start} ex-scale-project
@@ -340,13 +342,17 @@ print(f"{more['trial'].nunique()} trials now, {t_more:.1f} s: first two unchange
 # ```
 
 # %%
+import math
+
 secs = trial_seconds(recorded) if has_run else trial_seconds(out)
-answer = 500 * secs.mean() / 8 / 3600
-print(check(answer, 500 * secs.mean() / 8 / 3600, "hours on 8 workers"))
+answer = math.ceil(500 * secs.mean() / (8 * 3600))  # wall time = trials x mean / workers
+print(check_workers_needed(secs, 500, 8, answer))
+print(f"{answer} workers: {500 * secs.mean() / answer / 3600:.1f} hours")
 
 # %% [markdown]
 # Trials are independent, so the time divides by the workers as long as each has a core
-# of its own; on a shared machine, measure a few trials with the workers you will use.
+# of its own: solve $500\,\bar t / w \le 8$ h for $w$ and round up. On a shared machine,
+# measure a few trials with the workers you will use.
 #
 # ```{solution-end}
 # ```

@@ -121,3 +121,86 @@ def test_strip_solutions_removes_gated_solutions_only(tmp_path: Path):
     text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells)
     assert "answer" not in text and "Because" not in text and "solution" not in text
     assert "Do it." in text and "Again." in text and "The end." in text
+
+
+def test_only_refuses_an_empty_name():
+    from innmf.tools.book import selected
+
+    for name in ("", " "):
+        with pytest.raises(BookError, match="is empty: name a chapter"):
+            selected([name])
+    assert selected(None) == chapter_sources()
+
+
+def _tree(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    return root
+
+
+def test_partial_publish_replaces_only_the_chosen_page_and_what_it_uses(tmp_path: Path):
+    from innmf.tools.book import publish
+
+    page = ('<a href="../index.html">home</a><img src="../_images/new.png"><link href="../_static/theme.css">'
+            '<a href="../_downloads/d1/02_b.py">src</a><script src="../searchindex.js"></script>')
+    staged = _tree(tmp_path / "staged", {
+        "index.html": "new index", "notebooks/01_a.html": "a rebuilt from an old notebook",
+        "notebooks/02_b.html": page, "_images/new.png": "new figure", "_static/theme.css": "new theme",
+        "_downloads/d1/02_b.py": "new source", "_sources/notebooks/02_b.ipynb": "new nb",
+        "searchindex.js": "new index of words"})
+    live = _tree(tmp_path / "live", {
+        "index.html": "old index", "notebooks/01_a.html": "a", "notebooks/02_b.html": "old b",
+        "_static/theme.css": "old theme", "_downloads/d1/02_b.py": "old source",
+        "_sources/notebooks/02_b.ipynb": "old nb", "searchindex.js": "old index of words", "_images/old.png": "x"})
+    publish(staged, live, ["02_b"])
+    expect = {"index.html": "old index", "notebooks/01_a.html": "a", "notebooks/02_b.html": page,
+              "_static/theme.css": "old theme", "_downloads/d1/02_b.py": "new source",
+              "_sources/notebooks/02_b.ipynb": "new nb", "searchindex.js": "old index of words",
+              "_images/old.png": "x", "_images/new.png": "new figure"}
+    assert {p.relative_to(live).as_posix(): p.read_text() for p in live.rglob("*") if p.is_file()} == expect
+
+
+def test_full_publish_replaces_the_whole_tree(tmp_path: Path):
+    from innmf.tools.book import publish
+
+    staged = _tree(tmp_path / "staged", {"index.html": "new", "notebooks/01_a.html": "a"})
+    live = _tree(tmp_path / "live", {"index.html": "old", "notebooks/09_gone.html": "stale"})
+    publish(staged, live, None)
+    assert sorted(p.relative_to(live).as_posix() for p in live.rglob("*.html")) == ["index.html", "notebooks/01_a.html"]
+    assert not staged.exists() and not (tmp_path / "live.old").exists()
+
+
+def test_an_interrupted_execution_leaves_no_cache_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from innmf.tools import book_execute
+
+    def interrupted(source: Path, output: Path, *args, **kwargs) -> float:
+        output.write_text("half a notebook")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(book_execute, "execute_chapter", interrupted)
+    source = chapter_sources()[1]
+    with pytest.raises(KeyboardInterrupt):
+        book_execute.execute_chapters(tmp_path, [source], "smoke", {}, tmp_path / "cache")
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_stage_book_writes_the_footers_for_the_extension(tmp_path: Path):
+    import yaml
+
+    from innmf.tools.book import stage_book
+
+    stage_book(tmp_path, footers={"": "Built with profile smoke.", "notebooks/01_nmf_recap": "Executed with ..."})
+    config = yaml.safe_load((tmp_path / "_config.yml").read_text())
+    assert config["sphinx"]["config"]["innmf_footers"]["notebooks/01_nmf_recap"] == "Executed with ..."
+    assert {"chapter_numbers", "provenance"} <= set(config["sphinx"]["local_extensions"])
+    assert config["sphinx"]["config"]["chapter_numbered_types"] == ["exercise"]
+
+
+def test_a_dead_kernel_is_named_with_its_log(tmp_path: Path):
+    source = tmp_path / "98_dying.py"
+    source.write_text(FAILING.replace('raise RuntimeError("deliberate failure for the test")',
+                                      'import os, sys\nprint("last words", file=sys.stderr, flush=True)\nos._exit(3)'))
+    with pytest.raises(BookError, match=r"98_dying.py: the kernel died while executing it") as err:
+        execute_chapter(source, tmp_path / "out.ipynb", profile="smoke")
+    assert str(tmp_path / "98_dying.kernel.log") in str(err.value)

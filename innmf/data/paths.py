@@ -15,7 +15,14 @@ PACKAGE = Path(__file__).resolve().parents[1]
 
 
 def repository_root() -> Path | None:
-    """The source checkout holding this package (its ``pyproject.toml``), or None when installed."""
+    """The source checkout holding this package (its ``pyproject.toml``), or None when installed.
+
+    ``$INNMF_ROOT`` (set by ``innmf book`` for the chapters it executes) names the checkout
+    being built, which may not be the one the package was installed from.
+    """
+    env = os.environ.get("INNMF_ROOT")
+    if env and (Path(env) / "notebooks").is_dir():
+        return Path(env)
     root = PACKAGE.parent
     return root if (root / "pyproject.toml").exists() and (root / "notebooks").is_dir() else None
 

@@ -4,7 +4,10 @@
 markdown tables printed as a paragraph of pipes, directives shown as text, visible nbval markers, absolute or
 temporary paths and commit hashes in the text, progress bars, figures without a
 caption, audio players without a label, papermill's injected parameters cell,
-links to files that do not exist, and (in the student edition) any solution.
+links to files that do not exist, a chapter page without its provenance footer
+(profile, corpus, date and commit of its build: the one place a commit hash may be
+shown), and in the student edition any solution, in the pages and in every other file
+of the build (``_sources``, downloads, notebooks).
 """
 
 from __future__ import annotations
@@ -14,10 +17,21 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from innmf.tools.provenance import FOOTER_CLASS
+
 _PATHS = re.compile(r"(?<![\w.])(/(?:work|home|tmp|root|Users|private|var/folders)/[\w.+-]+)")
 _HASH = re.compile(r"\b(?:commit|at)\s+`?[0-9a-f]{7,40}\b")
 _BAR = re.compile(r"\d+%\|[█▏▎▍▌▋▊▉ #]*\||\d+(?:\.\d+)?it/s\]|s/it\]")
 _PIPES = re.compile(r"\|\s*-{3,}\s*\|")
+_FOOTER_FIELDS = {
+    "profile": re.compile(r"\bprofile \w+"),
+    "corpus": re.compile(r"\bcorpus \S+"),
+    "date": re.compile(r"\b\d{4}-\d{2}-\d{2}\b"),
+    "commit": re.compile(r"\bcommit (?:[0-9a-f]{7,40}(?:\+changes)?|unknown)\b"),
+}
+_SOLUTION_MARKUP = re.compile(r"\{solution(?:-start|-end)?\}")
+_TEXT_FILES = (".html", ".ipynb", ".py", ".md", ".txt", ".js", ".json")
+"""Files of a build that may carry a chapter's text (searched for solutions in the student edition)."""
 
 
 class _Page(HTMLParser):
@@ -35,12 +49,17 @@ class _Page(HTMLParser):
         self.classes: set[str] = set()
         self._paragraph: list[str] | None = None
         self._skip = 0
+        self.footers: list[str] = []  # the text of each provenance footer
+        self._footer_depth = 0  # > 0 inside a footer: its text is not the page's text
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
         self.classes.update(a.get("class", "").split())
         if tag in ("script", "style"):
             self._skip += 1
+        if FOOTER_CLASS in a.get("class", "").split() and not self._footer_depth:
+            self.footers.append("")
+            self._footer_depth = len(self.stack) + 1
         if tag == "figure":
             self.figures.append({"caption": False, "images": []})  # type: ignore[dict-item]
         if tag == "figcaption" and self.figures:
@@ -71,9 +90,14 @@ class _Page(HTMLParser):
         while self.stack:
             if self.stack.pop()[0] == tag:
                 break
+        if self._footer_depth and len(self.stack) < self._footer_depth:
+            self._footer_depth = 0
 
     def handle_data(self, data: str) -> None:
         if self._skip:
+            return
+        if self._footer_depth:
+            self.footers[-1] += data
             return
         self.text.append(data)
         if self._paragraph is not None:
@@ -118,6 +142,57 @@ def page_defects(path: Path, root: Path, student: bool = False) -> list[str]:
             found.append(f"{name}: broken link {href}")
     if student and ({"solution", "solution-title"} & parser.classes or "Solution to" in text):
         found.append(f"{name}: the student edition shows a solution")
+    found.extend(footer_defects(name, parser.footers))
+    return found
+
+
+def footer_defects(name: str, footers: list[str]) -> list[str]:
+    """What is wrong with a page's provenance footers (``innmf.tools.provenance``).
+
+    A chapter page (under ``notebooks/``) has exactly one, naming profile, corpus, date
+    and commit; any page may have at most one, and no footer shows a path.
+
+    Args:
+        name: the page, relative to the book's root.
+        footers: the text of each footer found on it.
+
+    Returns:
+        One sentence per defect.
+    """
+    found = []
+    if len(footers) > 1:
+        found.append(f"{name}: {len(footers)} provenance footers (one per page)")
+    if name.startswith("notebooks/") and not footers:
+        found.append(f"{name}: no provenance footer (profile, corpus, date and commit of its build; "
+                     "build with innmf book, which writes them for book/_ext/provenance.py)")
+    for footer in footers[:1]:
+        lacking = [field for field, pattern in _FOOTER_FIELDS.items() if not pattern.search(footer)]
+        if lacking:
+            found.append(f"{name}: the provenance footer lacks the {', '.join(lacking)}: {footer.strip()[:120]!r}")
+        for match in sorted(set(_PATHS.findall(footer))):
+            found.append(f"{name}: an absolute or temporary path is shown in the footer: {match}")
+    return found
+
+
+def solution_leaks(root: Path) -> list[str]:
+    """Files of a built student edition that still carry solution markup (pages, ``_sources``, downloads).
+
+    The chapters' solutions are gated blocks (``innmf.tools.student``); a file with
+    their markup is a chapter with its solutions. The theme's ``_static`` is skipped.
+
+    Args:
+        root: the student edition's HTML folder (or any folder of it).
+
+    Returns:
+        One sentence per file.
+    """
+    found = []
+    for path in sorted(Path(root).rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if not path.is_file() or path.suffix not in _TEXT_FILES or rel.startswith("_static/"):
+            continue
+        if _SOLUTION_MARKUP.search(path.read_text(encoding="utf-8", errors="replace")):
+            found.append(f"{rel}: the student edition holds a solution (solution markup in this file)")
     return found
 
 
@@ -125,7 +200,8 @@ def check_book(html: Path, student: bool = False) -> list[str]:
     """Every defect of the built book under ``html`` (empty when there is none).
 
     Pages of the theme's own (search, genindex) are skipped; ``_static`` and
-    ``_sources`` hold no pages.
+    ``_sources`` hold no pages. In the student edition every file is also searched
+    for solutions (:func:`solution_leaks`).
     """
     root = Path(html)
     if not (root / "index.html").exists():
@@ -137,4 +213,6 @@ def check_book(html: Path, student: bool = False) -> list[str]:
                                                                               "py-modindex.html"):
             continue
         defects.extend(page_defects(page, root, student))
+    if student:
+        defects.extend(solution_leaks(root))
     return defects

@@ -1,0 +1,254 @@
+"""Executing the book's chapters: papermill runs, their cache and their provenance.
+
+Sources are py:percent notebooks in ``notebooks/`` of the book's checkout. Each is
+converted in memory with jupytext and executed with papermill on a named profile (see
+:mod:`innmf.experiments.settings`). An executed notebook is cached under a key made of
+its source, the profile with overrides and parameters, and the package's code, so an
+unchanged chapter is not executed again; it carries the profile, corpus, date and
+commit of its execution (:mod:`innmf.tools.provenance`) in its metadata. Rendering is
+:mod:`innmf.tools.book`'s.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from innmf.data.paths import PACKAGE
+
+NOTEBOOK_PARAMETERS = ("workers", "results_dir", "results_from", "listen_trial")
+"""Chapter parameters that are not settings; ``--set`` passes them to the chapters that have them."""
+
+PROVENANCE_KEY = "innmf_provenance"
+"""Metadata key of an executed notebook's provenance record."""
+
+
+class BookError(RuntimeError):
+    """A chapter failed to execute, the book did not build cleanly, or the command was misused."""
+
+
+@dataclass
+class ExecutedChapter:
+    """One chapter of this build: its source, its executed notebook in the cache, and how it got there."""
+
+    source: Path
+    executed: Path
+    seconds: float
+    cached: bool
+
+
+def chapter_sources(root: Path) -> list[Path]:
+    """The chapters of the checkout at ``root``, in book order (file names start with their number)."""
+    return sorted((Path(root) / "notebooks").glob("[0-9][0-9]_*.py"))
+
+
+def _package_fingerprint() -> str:
+    # the code the kernels import: the installed package, wherever the book's checkout is
+    digest = hashlib.sha256()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        digest.update(path.relative_to(PACKAGE).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def cache_key(source: Path, profile: str, overrides: dict[str, Any],
+              parameters: dict[str, Any] | None = None) -> str:
+    """Key of an executed chapter: its text, its settings and parameters, and the package's code."""
+    from innmf.experiments.settings import get_profile
+
+    digest = hashlib.sha256(source.read_bytes())
+    digest.update(json.dumps(get_profile(profile, **overrides).to_dict(), sort_keys=True).encode())
+    digest.update(json.dumps(parameters or {}, sort_keys=True, default=str).encode())
+    digest.update(_package_fingerprint().encode())
+    return digest.hexdigest()[:20]
+
+
+def split_settings(items: list[str] | None) -> tuple[list[str], dict[str, Any]]:
+    """Split ``--set KEY=VALUE`` items into settings and chapter parameters.
+
+    Values of chapter parameters are read as JSON where they parse (``workers=4``,
+    ``results_from=null``), else kept as strings (``results_from=../results/x``).
+    """
+    settings, parameters = [], {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if sep and key.strip() in NOTEBOOK_PARAMETERS:
+            try:
+                parameters[key.strip()] = json.loads(value)
+            except json.JSONDecodeError:
+                parameters[key.strip()] = value
+        else:
+            settings.append(item)
+    return settings, parameters
+
+
+def chapter_parameters(source: Path, parameters: dict[str, Any]) -> dict[str, Any]:
+    """The subset of ``parameters`` that the chapter's ``parameters`` cell defines."""
+    import jupytext
+
+    cell = next((c for c in jupytext.read(source).cells if "parameters" in c.metadata.get("tags", [])), None)
+    names = {line.split("=")[0].strip() for line in (cell.source.splitlines() if cell else []) if "=" in line}
+    return {k: v for k, v in parameters.items() if k in names}
+
+
+def tidy_executed(path: Path, record: dict[str, str] | None = None) -> None:
+    """Hide papermill's injected parameters cell and record the execution's provenance.
+
+    The injected cell repeats the parameters cell with this build's values; readers
+    see the parameters cell and, at the page's foot, the provenance ``record``.
+    """
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+    if record is not None:
+        nb.metadata[PROVENANCE_KEY] = dict(record)
+    nbformat.write(nb, path)
+
+
+def _logged_kernel_manager(log: Path) -> type:
+    """A kernel manager whose kernel writes its own stdout and stderr to ``log``.
+
+    The kernel's messages (ipykernel's start-up warnings, its traceback when Ctrl-C
+    closes its sockets) are not the chapter's output and would bury ``innmf book``'s
+    one-line report.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class LoggedKernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            with open(log, "ab") as stream:  # the kernel keeps its own copy of the descriptor
+                kw.setdefault("stdout", stream)
+                kw.setdefault("stderr", stream)
+                await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return LoggedKernelManager
+
+
+def execute_chapter(
+    source: Path,
+    output: Path,
+    profile: str = "quick",
+    overrides: dict[str, Any] | None = None,
+    timeout: int = 1800,
+    parameters: dict[str, Any] | None = None,
+    root: Path | None = None,
+) -> float:
+    """Execute one py:percent chapter with papermill; return the seconds it took.
+
+    Args:
+        source: the chapter's ``.py`` source.
+        output: where to write the executed ``.ipynb``.
+        profile: ``smoke``, ``quick`` or ``paper``.
+        overrides: settings that replace the profile's (injected as ``overrides``).
+        timeout: seconds allowed per cell.
+        parameters: further values for the chapter's ``parameters`` cell.
+        root: the book's checkout, passed to the kernel as ``$INNMF_ROOT``.
+
+    The kernel's own messages go to ``<stem>.kernel.log`` beside ``output``.
+
+    Raises:
+        BookError: naming the notebook, the cell and the error (or the kernel's log when it died).
+    """
+    import jupytext
+    import papermill
+    from nbclient.exceptions import DeadKernelError
+
+    from innmf.experiments.settings import get_profile
+
+    get_profile(profile, **(overrides or {}))  # fail early on a bad setting
+    notebook = jupytext.read(source)
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    output.parent.mkdir(parents=True, exist_ok=True)
+    kernel_log = output.parent / f"{source.stem}.kernel.log"
+    kernel_log.write_bytes(b"")
+    start = time.perf_counter()
+    # A non-interactive MPLBACKEND (e.g. Agg in a test run) would reach the kernel and
+    # silently drop every figure from the book.
+    saved = {name: os.environ.pop(name, None) for name in ("MPLBACKEND", "INNMF_ROOT")}
+    if root is not None:
+        os.environ["INNMF_ROOT"] = str(root)
+    try:
+        papermill.execute_notebook(
+            notebook,
+            str(output),
+            parameters={"profile": profile, "overrides": dict(overrides or {}), **(parameters or {})},
+            kernel_name="python3",
+            cwd=str(source.parent),
+            progress_bar=False,
+            execution_timeout=timeout,
+            kernel_manager_class=_logged_kernel_manager(kernel_log),
+        )
+    except DeadKernelError:
+        raise BookError(f"{source.name}: the kernel died while executing it (out of memory?); "
+                        f"its messages are in {kernel_log}.") from None
+    except papermill.PapermillExecutionError as err:
+        first_line = err.source.strip().splitlines()[0] if err.source.strip() else ""
+        code = [c.source for c in notebook.cells if c.cell_type == "code"]
+        where = f"code cell {code.index(err.source) + 1}" if err.source in code else "a cell"
+        shown = source.relative_to(root) if root is not None and source.is_relative_to(root) else source.name
+        raise BookError(
+            f"{shown}: {where} (`{first_line}`) failed with {err.ename}: {err.evalue}. "
+            f"The executed notebook with the traceback is {output}."
+        ) from None
+    finally:
+        os.environ.pop("INNMF_ROOT", None)
+        for name, value in saved.items():
+            if value is not None:
+                os.environ[name] = value
+    return time.perf_counter() - start
+
+
+def execute_chapters(
+    root: Path,
+    chosen: list[Path],
+    profile: str,
+    overrides: dict[str, Any],
+    cache_dir: Path,
+    parameters: dict[str, Any] | None = None,
+) -> list[ExecutedChapter]:
+    """Execute (or take from the cache) each chosen chapter; return where each executed notebook is.
+
+    A chapter is written to ``<stem>-<key>.partial.ipynb`` and renamed when it has
+    executed and been tidied, so an interrupted or failed run leaves no cache entry.
+
+    Args:
+        root: the book's checkout.
+        chosen: the chapters' sources.
+        profile: ``smoke``, ``quick`` or ``paper``.
+        overrides: settings replacing the profile's.
+        cache_dir: the cache of executed notebooks.
+        parameters: chapter parameters (each chapter gets those its parameters cell has).
+
+    Returns:
+        One :class:`ExecutedChapter` per chosen chapter, in order.
+    """
+    from innmf.tools.provenance import provenance
+
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    done = []
+    for source in chosen:
+        params = chapter_parameters(source, parameters or {})
+        key = cache_key(source, profile, overrides, params)
+        cached = cache_dir / f"{source.stem}-{key}.ipynb"
+        hit, seconds = cached.exists(), 0.0
+        if not hit:
+            partial = cache_dir / f"{source.stem}-{key}.partial.ipynb"
+            try:
+                seconds = execute_chapter(source, partial, profile, overrides, parameters=params, root=root)
+                tidy_executed(partial, provenance(root, profile, overrides))
+                partial.replace(cached)
+            finally:
+                partial.unlink(missing_ok=True)
+        done.append(ExecutedChapter(source, cached, seconds, hit))
+        print(f"  {source.stem}: {'cached' if hit else f'{seconds:.1f} s'}", file=sys.stderr)
+    return done
