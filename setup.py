@@ -7,11 +7,14 @@ checkout there and in an installed wheel under ``innmf/_data``.
 
 from setuptools import find_packages, setup
 
-DATA = {"innmf._data": "data", "innmf._data.speech": "data/speech", "innmf._data.piano": "data/piano"}
+DATA = {"innmf._data": "data", "innmf._data.speech": "data/speech", "innmf._data.piano": "data/piano",
+        "innmf._data.music": "data/music"}
 
 setup(
     packages=[*find_packages(include=["innmf", "innmf.*"]), *DATA],
     package_dir=DATA,
     package_data={"innmf._data": ["*.md"], "innmf._data.speech": ["*.flac", "*.json"],
-                  "innmf._data.piano": ["*.flac", "*.json", "*.md"]},
+                  "innmf._data.piano": ["*.flac", "*.json", "*.md"],
+                  "innmf._data.music": ["*.json", "*.md", "chorales/*.json", "chorales/*/split.json",
+                                        "chorales/*/*/*.flac"]},
 )

@@ -108,7 +108,14 @@ def catalogue() -> list[dict[str, Any]]:
 
 
 def part_names(path: Path) -> list[str]:
-    """The part names of a MusicXML file's part list (read directly, without music21's parser)."""
+    """The part names of a MusicXML file's part list, read directly (fast, and independent of music21's parser).
+
+    Args:
+        path: a ``.mxl`` (compressed) or ``.xml`` MusicXML file.
+
+    Returns:
+        The ``<part-name>`` texts in score order, stripped.
+    """
     def names(fh: Any) -> list[str]:
         out = []
         for _, el in ET.iterparse(fh):
@@ -128,10 +135,16 @@ def part_names(path: Path) -> list[str]:
 
 
 def voice_notes(part: Any) -> tuple[tuple[str, int, float, float, int], ...]:
-    """A music21 part's notes in the excerpt as ``(name, MIDI key, onset s, note-off s, velocity)``.
+    """A music21 part's notes in the excerpt, in the note format of :mod:`innmf.data.piano_render`.
 
     Ties are merged, grace notes (no duration) skipped, notes cut at the excerpt's end; times
     follow quarter = ``TEMPO_QPM`` from the score's start.
+
+    Args:
+        part: a music21 ``Part``.
+
+    Returns:
+        ``(name, MIDI key, onset s, note-off s, velocity)`` per note (per pitch of a chord).
     """
     per_quarter, end = 60.0 / TEMPO_QPM, EXCERPT_SECONDS * TEMPO_QPM / 60.0
     out = []
@@ -181,7 +194,15 @@ def parse(entry: dict[str, Any]) -> Any:
 
 
 def select(eligible: list[dict[str, Any]]) -> tuple[int, list[dict[str, Any]]]:
-    """Every k-th eligible chorale, k = floor(len / 30), with its split; returns ``(k, pieces)``."""
+    """Select the pieces by the registered rule.
+
+    Args:
+        eligible: eligible catalogue entries in catalogue order (from :func:`screen`).
+
+    Returns:
+        ``(k, pieces)``: every k-th entry from the first, k = floor(len / 30), 30 of them, each with
+        ``index`` (its position in ``eligible``), ``name`` and ``split`` added.
+    """
     k = len(eligible) // N_PIECES
     if k < 1:
         raise CorpusError(f"only {len(eligible)} eligible chorales; the design needs {N_PIECES}.")
@@ -238,7 +259,14 @@ def read_registration(path: Path | None = None) -> dict[str, Any]:
 
 
 def register_chorales(path: Path | None = None) -> dict[str, Any]:
-    """Write the pre-registration record; refuses to change an existing one (delete it deliberately first)."""
+    """Write the pre-registration record (``--register``); an existing, different record is never overwritten.
+
+    Args:
+        path: where to write (default :func:`registration_path`).
+
+    Returns:
+        The record.
+    """
     path = path or registration_path()
     record = registration()
     text = json.dumps(record, indent=1, ensure_ascii=False) + "\n"
@@ -251,7 +279,7 @@ def register_chorales(path: Path | None = None) -> dict[str, Any]:
 
 
 def _midi_bytes(notes: tuple[tuple[str, int, float, float, int], ...], program: int, seconds: float) -> bytes:
-    # piano_render.midi_bytes with the program and length as parameters (see the report of this module's review)
+    # piano_render.midi_bytes with the program and the length as parameters; to be folded into it
     ticks_per_second = TICKS_PER_QUARTER * 1_000_000 / TEMPO_US
     events = []
     for _, key, on, off, velocity in notes:
@@ -269,7 +297,16 @@ def _midi_bytes(notes: tuple[tuple[str, int, float, float, int], ...], program: 
 
 
 def render_voice(notes: tuple[tuple[str, int, float, float, int], ...], program: int, workdir: Path) -> np.ndarray:
-    """One voice alone through fluidsynth: float64 mono, ``EXCERPT_SECONDS`` at ``RENDER_SR``."""
+    """One voice alone through fluidsynth (settings of :mod:`innmf.data.piano_render`).
+
+    Args:
+        notes: from :func:`voice_notes`.
+        program: General MIDI program (0-based).
+        workdir: scratch folder.
+
+    Returns:
+        float64 mono signal, ``EXCERPT_SECONDS`` at ``RENDER_SR``.
+    """
     exe = _check_requirements()
     mid, raw = workdir / "voice.mid", workdir / "voice.raw"
     mid.write_bytes(_midi_bytes(notes, program, EXCERPT_SECONDS))
@@ -307,7 +344,10 @@ def render_piece(score: Any, timbre: str, workdir: Path) -> tuple[dict[str, np.n
         x[-n_fade:] *= fade
         stems[name.lower()] = x
     scale = MIX_PEAK / np.max(np.abs(sum(stems.values())))
-    quantised = {v: np.clip(np.round(x * scale * 32768.0), -32768, 32767).astype(np.int16) for v, x in stems.items()}
+    loudest = max(np.max(np.abs(x)) for x in stems.values()) * scale
+    if loudest >= 32767 / 32768:  # clipping one stem would break "mixture = sum of stems"
+        raise CorpusError(f"a stem would clip at 16 bits (peak {loudest:.3f} once the mix peaks at {MIX_PEAK}).")
+    quantised = {v: np.round(x * scale * 32768.0).astype(np.int16) for v, x in stems.items()}
     return quantised, float(scale)
 
 

@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
 
 from innmf.data.audio import CorpusError, audio_info
 from innmf.data.paths import data_dir
@@ -145,6 +144,8 @@ def resample(x: np.ndarray, rate: int, sr: int) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     if rate == sr:
         return x
+    from scipy.signal import resample_poly  # here, as in innmf.data.audio: scipy.signal is slow to import
+
     g = gcd(int(rate), int(sr))
     return resample_poly(x, int(sr) // g, int(rate) // g)
 
