@@ -70,7 +70,7 @@ from innmf.experiments.settings import get_profile
 from innmf.tf.cqt import cqt
 from innmf.tf.hybrid import paper_hybrid_cloud, stft_points
 from innmf.accel.runtime import use_threads
-from innmf.chapters import check
+from innmf.tools.exercises import check_grid_error
 from innmf.report import figures
 from innmf.report.clouds import plot_cloud
 from innmf.report.format import format_table
@@ -358,8 +358,9 @@ display(Markdown(
 # What this measurement cannot show: the two notes barely overlap, so their envelopes
 # are nearly complementary and a component that simply switches on at the second note's
 # onset would correlate well too (exercise {ref}`ex-hyb-blind` measures such a blind
-# baseline). Whether iN-NMF *unmixes* overlapping notes needs per-source scores on
-# overlapping notes, which this book does not have yet.
+# baseline). Whether factorising irregular points *separates* sources better than a grid
+# does is measured in {doc}`07_music_stems`: twenty chorales with exact stems, scored after
+# inversion to audio against grid baselines, a floor and an oracle ceiling.
 #
 # ## What we measure beyond the paper, and what differs
 # - **Quantified, not only shown.** The paper shows the templates and activations of
@@ -452,7 +453,7 @@ display(format_table(summary3, formats={"min r": "{:.2f}"}))
 # :label: ex-hyb-grid
 # In Figure 1's regular STFT ($N = 256$ at 8 kHz), how far apart are the bins in Hz, and
 # so what is the largest error of "the strongest bin" as a frequency estimate? Check with
-# `check(answer, sr_fm / n_fm / 2, "largest grid error (Hz)")`.
+# `check_grid_error(sr_fm, n_fm, answer)`.
 # ```
 #
 # ```{solution-start} ex-hyb-grid
@@ -462,7 +463,8 @@ display(format_table(summary3, formats={"min r": "{:.2f}"}))
 # %%
 spacing = sr_fm / n_fm
 print(f"bin spacing {spacing:.2f} Hz")
-print(check(spacing / 2, sr_fm / n_fm / 2, "largest grid error (Hz)"))
+answer = spacing / 2
+print(check_grid_error(sr_fm, n_fm, answer))
 
 # %% [markdown]
 # The bins are $8000/256 = 31.25$ Hz apart, so the nearest bin can be off by up to
@@ -471,62 +473,3 @@ print(check(spacing / 2, sr_fm / n_fm / 2, "largest grid error (Hz)"))
 #
 # ```{solution-end}
 # ```
-
-# %% [markdown]
-# ## Measured on ground truth: two notes that overlap
-# The demo's two notes barely overlap (C3 ends where E3 begins), so their envelopes are
-# anticorrelated and an activation that merely *switches* from one component to the other
-# halfway through correlates well with both: the envelope correlation above cannot tell
-# unmixing from switching. Here E3 is moved 0.9 s earlier so the notes sound together,
-# and the stems stay the ground truth. Each representation of the mixture (the per-bin-hop
-# CQT, the sinusoidal model, the hybrid cloud) is factorised at rank 2 by
-#
-# - **iN-NMF** on the points themselves (implicit $W(f)$ and $H(t)$);
-# - **NMF-raster**, what one does without it: the points interpolated onto a regular grid
-#   (`innmf.tf.raster`), KL NMF there, the model read back at the points;
-# - **blind**, no spectra at all: everything before the middle of the mixture's active
-#   span to one component, everything after to the other.
-#
-# Both factorisations see the same 90 % of the points (a seeded draw, paired per seed).
-# Each component's Wiener mask is applied to the mixture, the components are matched to
-# the notes (the factorisation is unsupervised: the best of the two assignments, for every
-# method alike), and each note's estimate is scored against its stem at **every point**
-# (SNR, dB); the KL is measured on the held-out 10 %. `envelope_r` is the correlation of
-# the assigned activation with the note's energy envelope, the measure used above.
-# (`innmf.experiments.irregular`.)
-
-# %% tags=["hide-input"]
-from innmf.experiments.irregular import (
-    irregular_experiment,
-    irregular_settings,
-    irregular_summary,
-    irregular_verdict,
-    overlapping_notes,
-)
-
-size = irregular_settings(P)
-irregular = irregular_experiment(**size)
-display(Markdown(
-    f"The notes sound together for {overlapping_notes().overlap:.1f} s. {len(size['seeds'])} seed(s), "
-    f"iN-NMF {size['epochs']} epochs, NMF-raster {size['nmf_iter']} iterations."
-    + (" **Smoke profile: the CQT alone and too few epochs; the numbers only exercise the code.**"
-       if P["profile"] == "smoke" else "")))
-display(format_table(
-    irregular_summary(irregular),
-    {"representation": "representation", "method": "method", "seeds": "seeds", "snr": "SNR (dB)",
-     "snr_min": "SNR min", "snr_max": "SNR max", "kl_heldout": "held-out KL", "envelope_r": "envelope r"},
-    formats={"snr": "{:.2f}", "snr_min": "{:.2f}", "snr_max": "{:.2f}", "kl_heldout": "{:.3e}",
-             "envelope_r": "{:.2f}"}))
-verdicts = pd.concat([irregular_verdict(irregular, "snr"), irregular_verdict(irregular, "kl_heldout"),
-                      irregular_verdict(irregular, "snr", baseline="blind")], ignore_index=True)
-display(format_table(verdicts[["representation", "metric", "seeds", "mean_diff", "wins", "verdict"]],
-                     {"representation": "representation", "metric": "metric", "seeds": "seeds",
-                      "mean_diff": "mean paired difference", "wins": "seeds won by iN-NMF", "verdict": "verdict"},
-                     formats={"mean_diff": "{:+.3g}"}))
-
-# %% [markdown]
-# Read the table row by row: the SNR says how much of each note a method puts in its
-# component, the held-out KL how well it models points it never saw, and the blind rows
-# show how high an envelope correlation a method can score without separating anything.
-# The verdict of this chapter rests on the SNR rows, over seeds, with NMF-raster beside
-# iN-NMF; one mixture of two notes at rank 2 is a small test, so read it as indicative.

@@ -38,7 +38,8 @@ PAPER: dict[str, Any] = {
     "sr": 8000, "power": 0.5, "rank": 16, "time_step": 0.008, "train_iter": 300, "test_iter": 100,
     "inr_epochs": 1000, "hidden": 64, "n_freqs": 10,
     "cqt": {"f_min": 50.0, "f_max": 3800.0, "bins_per_octave": 24, "redundancy": 1.0},
-    "stft_windows": [256, 512, 1024, 2048], "raster_steps_ms": [16, 32], "irregular": ["cqt", "multires"],
+    "stft_windows": [256, 512, 1024, 2048], "matrix_cqt": True, "raster_steps_ms": [16, 32],
+    "irregular": ["cqt", "multires"],
     "seed": 0, "seconds": None, "train_seconds": 8.0, "max_fit": None, "max_validation": None, "max_test": None,
 }
 """The recorded run's settings, fixed before it (results/music/PREREGISTRATION.md): rank 16 per source,
@@ -49,11 +50,11 @@ test pieces (``seconds``: None)."""
 
 PROFILES: dict[str, dict[str, Any]] = {
     "paper": {},
-    "quick": {"inr_epochs": 300, "train_iter": 200, "test_iter": 100, "stft_windows": [512, 1024],
-              "raster_steps_ms": [32], "max_validation": 0, "max_test": 2},
+    "quick": {"inr_epochs": 300, "train_iter": 200, "stft_windows": [1024], "matrix_cqt": False,
+              "raster_steps_ms": [32], "irregular": ["cqt"], "train_seconds": 6.0, "max_validation": 0, "max_test": 2},
     "smoke": {"rank": 4, "inr_epochs": 10, "hidden": 8, "train_iter": 10, "test_iter": 10, "stft_windows": [512],
-              "raster_steps_ms": [32], "irregular": ["cqt"], "seconds": 2.0, "max_fit": 1, "max_validation": 0,
-              "max_test": 1},
+              "matrix_cqt": False, "raster_steps_ms": [32], "irregular": ["cqt"], "seconds": 2.0, "max_fit": 1,
+              "max_validation": 0, "max_test": 1},
 }
 """``paper`` is the pre-registered design; ``quick`` (the book) and ``smoke`` (the tests) are smaller."""
 
@@ -70,7 +71,8 @@ def music_settings(profile: str = "quick", **overrides: Any) -> dict[str, Any]:
 
 def systems(settings: dict[str, Any]) -> list[System]:
     """Every system a run fits: the grid candidates first, then the point methods."""
-    out = [System("NMF", f"stft-{n}") for n in settings["stft_windows"]] + [System("NMF", "cqt-matrix")]
+    out = [System("NMF", f"stft-{n}") for n in settings["stft_windows"]]
+    out += [System("NMF", "cqt-matrix")] if settings["matrix_cqt"] else []
     out += [System(f"NMF-raster-{s}ms", "cqt") for s in settings["raster_steps_ms"] if "cqt" in settings["irregular"]]
     for rep in settings["irregular"]:
         out += [System("NMF-grid", rep), System("iN-NMF", rep)]
@@ -122,6 +124,12 @@ def _separate_piece(task: tuple[str, str, dict[str, np.ndarray], dict[str, Dicti
             models = source_models(system, an, dicts, duration, settings, seed=int(settings["seed"]))
             add(system.method, rep, masked_estimates(an, models, p))
     return rows
+
+
+def store_key(spec: str, overrides: dict[str, Any]) -> str:
+    """A short stable name for the store of a corpus and its overrides (chapter "Music")."""
+    text = json.dumps({"corpus": spec, "overrides": overrides}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
 def _store_key(settings: dict[str, Any], corpus: StemsCorpus) -> str:
@@ -216,6 +224,51 @@ def run_music(spec: str = "default-music", profile: str = "quick", out: str | os
             atomic_write_text(root / "pieces" / f"{_safe(task[0])}.json", json.dumps(piece_rows))
         rows += piece_rows
     return _table(rows, dataset or corpus.spec)
+
+
+def listen(spec: str, out: str | os.PathLike, piece: str, labels: Iterable[str], profile: str = "quick",
+           **overrides: Any) -> tuple[dict[str, np.ndarray], dict[str, list[np.ndarray]]]:
+    """Re-separate one piece with the dictionaries a finished run stored, for listening.
+
+    Args:
+        spec: the run's corpus.
+        out: the run's store.
+        piece: a validation or test piece.
+        labels: systems as ``method | representation`` (``floor | none`` and ``oracle | rep`` too).
+        profile: the run's profile.
+        **overrides: the run's overrides.
+
+    Returns:
+        ``(stems, estimates)``: the piece's stems by source, and per label one estimate per source.
+    """
+    settings = music_settings(profile, **overrides)
+    sr, p = int(settings["sr"]), float(settings["power"])
+    corpus = load_stems(spec, sr=sr)
+    root = Path(out)
+    stems = _load(corpus.piece(piece), settings["seconds"], sr)
+    S = np.stack(list(stems.values()))
+    mixture = S.sum(axis=0)
+    estimates: dict[str, list[np.ndarray]] = {}
+    for lab in labels:
+        method, _, rep = lab.partition(" | ")
+        if method == "floor":
+            estimates[lab] = [mixture / len(S)] * len(S)
+            continue
+        an = analyse(rep, mixture, sr, settings["cqt"])
+        if method == "oracle":
+            models = [np.abs(analyse(rep, s, sr, settings["cqt"]).coefs) ** p for s in S]
+        else:
+            dicts = []
+            for src in stems:
+                path = root / "dictionaries" / f"{_safe(f'{lab} || {src}')}.npz"
+                if not path.exists():
+                    raise FileNotFoundError(f"{path} is missing: run the experiment with out={root} first.")
+                with np.load(path) as z:
+                    dicts.append(Dictionary(z["freqs"], z["W"], z["history"]))
+            models = source_models(System(method, rep), an, dicts, len(mixture) / sr, settings,
+                                   seed=int(settings["seed"]))
+        estimates[lab] = masked_estimates(an, models, p)
+    return stems, estimates
 
 
 def _table(rows: Iterable[dict[str, Any]], dataset: str) -> pd.DataFrame:

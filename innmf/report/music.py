@@ -178,3 +178,71 @@ def summary(rows: pd.DataFrame, split: str = "test") -> pd.DataFrame:
                         "over_floor": float((sel[system] - floor).mean())})
     table = pd.DataFrame(out)
     return table.sort_values(["dataset", "sdr"], ascending=[True, False]).reset_index(drop=True)
+
+
+RECORDED = ("results", "music", "rows.csv")
+"""Where the recorded run's rows are kept in the repository (results/music/README.md)."""
+
+
+def recorded_rows() -> pd.DataFrame | None:
+    """The recorded run's rows (every data set), or None outside a checkout that has them."""
+    from innmf.data.paths import repository_root
+
+    root = repository_root()
+    path = root.joinpath(*RECORDED) if root is not None else None
+    return pd.read_csv(path) if path is not None and path.exists() else None
+
+
+def plot_endpoint(rows: pd.DataFrame, table: pd.DataFrame, ax: Any = None) -> Any:
+    """Per data set and irregular representation: each test piece's SDR difference (iN-NMF − comparator),
+    the mean with its 95 % interval, and, for scale, the floor's and the oracle's difference to the comparator.
+
+    Returns:
+        The matplotlib figure.
+    """
+    import matplotlib.pyplot as plt
+
+    wide = piece_scores(rows)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.0, 0.9 + 0.75 * len(table)))
+    for y, r in enumerate(table.to_dict("records")):
+        test = wide.xs((r["dataset"], "test"), level=("dataset", "split"))
+        diff = test[label(JUDGED, r["representation"])] - test[r["comparator"]]
+        jitter = np.random.default_rng(y).uniform(-0.15, 0.15, len(diff))
+        ax.scatter(diff, y + jitter, s=12, color="0.55", zorder=2, label="one test piece" if y == 0 else None)
+        ax.errorbar(r["delta"], y, xerr=[[r["delta"] - r["low"]], [r["high"] - r["delta"]]], fmt="o", color="C3",
+                    capsize=4, zorder=3, label="mean, 95 % interval" if y == 0 else None)
+        floor = (test[label("floor", "none")] - test[r["comparator"]]).mean()
+        ax.scatter([floor], [y], marker="|", s=200, color="C7", zorder=3, label="floor − comparator" if y == 0 else None)
+    ax.axvline(0.0, color="k", lw=0.8)
+    ax.set_yticks(range(len(table)))
+    ax.set_yticklabels([f"{d}\n{rep}" for d, rep in zip(table["dataset"], table["representation"])])
+    ax.set_ylim(len(table) - 0.5, -0.5)
+    ax.set_xlabel("SDR of iN-NMF − SDR of the grid comparator (dB)")
+    ax.legend(loc="lower right", fontsize="small")
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+def plot_representations(x: np.ndarray, sr: float, cqt_params: dict[str, Any], seconds: float = 3.0) -> Any:
+    """A mixture as the STFT grid (N = 1024) and as the ragged constant-Q points, side by side.
+
+    Returns:
+        The matplotlib figure.
+    """
+    import matplotlib.pyplot as plt
+
+    from innmf.experiments.music_reps import analyse
+
+    fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.6), sharey=True)
+    for ax, rep in zip(axes, ("stft-1024", "cqt")):
+        an = analyse(rep, x, sr, cqt_params)
+        keep = (an.t >= 0) & (an.t <= seconds) & (an.f >= 40)
+        level = 20 * np.log10(np.maximum(an.magnitudes[keep], 1e-6))
+        ax.scatter(an.t[keep], an.f[keep], c=level, s=2 if rep == "cqt" else 1, cmap="magma",
+                   vmin=level.max() - 70, vmax=level.max(), rasterized=True)
+        ax.set(yscale="log", xlabel="time (s)", xlim=(0, seconds),
+               title="STFT, N = 1024: one grid" if rep != "cqt" else "constant-Q: a hop per band")
+    axes[0].set_ylabel("frequency (Hz)")
+    fig.tight_layout()
+    return fig

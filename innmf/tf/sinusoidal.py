@@ -225,8 +225,8 @@ def spectrum_at(
 
     The ground truth of a source at a mixture's sinusoidal points: evaluated on a
     stem with the mixture's frames and peak frequencies, it is that stem's
-    magnitude at each point (chapter "Irregular and hybrid representations",
-    :mod:`innmf.experiments.irregular`). Same frames, window and calibration
+    magnitude at each point (the ground truth a separation on sinusoidal points is
+    scored against). Same frames, window and calibration
     (a sinusoid of amplitude A at f gives A/2) as :func:`spectral_peaks`.
 
     Args:

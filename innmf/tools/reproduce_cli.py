@@ -1,4 +1,4 @@
-"""``innmf reproduce``: run the paper's speech experiments from the command line.
+"""``innmf reproduce``: run the paper's speech experiments (and the music experiment) from the command line.
 
 Runs the same runners as the chapters "Reconstruction across window sizes" and
 "Separating two speakers", writes the results store, ``per_trial.csv`` and
@@ -16,9 +16,10 @@ import os
 import signal
 import sys
 import threading
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas comes in when the command runs, not for `innmf reproduce --help`
+    import pandas as pd
 
 EPILOG = """\
 examples:
@@ -27,6 +28,7 @@ examples:
   innmf reproduce --profile paper --corpus timit:/data/TIMIT --scheduler tcp://10.0.0.1:8786 \\
       --device cuda --out results/paper
   innmf reproduce --out results/paper --from-store     # tables from the store only
+  innmf reproduce --experiment music --corpus stems:PATH --profile quick --out runs/music --json
 
 Re-running a command resumes it: finished trials in --out are kept and skipped.
 A store refuses a run whose settings differ (use another --out). n_trials may grow.
@@ -45,8 +47,9 @@ def register(subparsers: Any) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--experiment", choices=["reconstruction", "separation", "all"], default="all",
-                   help="which experiment to run (default: all)")
+    p.add_argument("--experiment", choices=["reconstruction", "separation", "all", "music"], default="all",
+                   help="which experiment to run (default: all, the speech experiments); music: stems of a "
+                   "--corpus default-music, chorales:PATH or stems:PATH (PATH/<piece>/<source>.wav)")
     p.add_argument("--profile", default="quick", help="settings profile: smoke, quick or paper "
                    "(default: quick)")
     p.add_argument("--corpus", default=None, help="corpus spec, e.g. default or timit:/path/TIMIT "
@@ -97,6 +100,11 @@ def check_device(device: str) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run ``innmf reproduce``; return the exit status."""
+    if args.experiment == "music":
+        from innmf.tools.music_cli import run_music_command
+
+        with _terminate_as_interrupt():
+            return run_music_command(args)
     from innmf.experiments.runner import run_experiments
     from innmf.experiments.store import load_results, read_manifest, rewrite_tables
 
@@ -135,6 +143,8 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _print_summary(args: argparse.Namespace, settings: Any, experiments: list[str], df: pd.DataFrame) -> None:
+    import pandas as pd
+
     from innmf.report.stats import summary_rows
 
     rows = summary_rows(df)
