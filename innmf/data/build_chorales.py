@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import tempfile
 import time
 import zipfile
@@ -43,7 +42,7 @@ import soundfile as sf
 
 from innmf.data.audio import CorpusError
 from innmf.data.paths import data_dir
-from innmf.data.piano_render import RENDER_SR, SOUNDFONT, TEMPO_US, TICKS_PER_QUARTER, _check_requirements, _package_version, _varlen
+from innmf.data.piano_render import RENDER_SR, SOUNDFONT, _package_version, render
 from innmf.data.sources.embedded import pcm_sha256, sha256_file
 from innmf.data.stems import SPLIT_FILE, default_music_dir, resample
 
@@ -278,47 +277,6 @@ def register_chorales(path: Path | None = None) -> dict[str, Any]:
     return record
 
 
-def _midi_bytes(notes: tuple[tuple[str, int, float, float, int], ...], program: int, seconds: float) -> bytes:
-    # piano_render.midi_bytes with the program and the length as parameters; to be folded into it
-    ticks_per_second = TICKS_PER_QUARTER * 1_000_000 / TEMPO_US
-    events = []
-    for _, key, on, off, velocity in notes:
-        events.append((round(on * ticks_per_second), 1, bytes([0x90, key, velocity])))
-        events.append((round(off * ticks_per_second), 0, bytes([0x80, key, 0])))
-    events.sort(key=lambda e: (e[0], e[1]))
-    track = bytearray(b"\x00\xff\x51\x03" + TEMPO_US.to_bytes(3, "big") + bytes([0x00, 0xC0, program]))
-    now = 0
-    for tick, _, data in events:
-        track += _varlen(tick - now) + data
-        now = tick
-    track += _varlen(max(0, round(seconds * ticks_per_second) - now)) + b"\xff\x2f\x00"
-    return b"MThd" + (6).to_bytes(4, "big") + (0).to_bytes(2, "big") + (1).to_bytes(2, "big") + \
-        TICKS_PER_QUARTER.to_bytes(2, "big") + b"MTrk" + len(track).to_bytes(4, "big") + bytes(track)
-
-
-def render_voice(notes: tuple[tuple[str, int, float, float, int], ...], program: int, workdir: Path) -> np.ndarray:
-    """One voice alone through fluidsynth (settings of :mod:`innmf.data.piano_render`).
-
-    Args:
-        notes: from :func:`voice_notes`.
-        program: General MIDI program (0-based).
-        workdir: scratch folder.
-
-    Returns:
-        float64 mono signal, ``EXCERPT_SECONDS`` at ``RENDER_SR``.
-    """
-    exe = _check_requirements()
-    mid, raw = workdir / "voice.mid", workdir / "voice.raw"
-    mid.write_bytes(_midi_bytes(notes, program, EXCERPT_SECONDS))
-    # dynamic sample loading reads only the program's samples: same output, a quarter of the time
-    cmd = [exe, "-q", "-n", "-i", "-R", "0", "-C", "0", "-g", str(GAIN), "-r", str(RENDER_SR), "-O", "float",
-           "-T", "raw", "-E", "little", "-o", "synth.dynamic-sample-loading=1", "-F", str(raw), str(SOUNDFONT), str(mid)]
-    subprocess.run(cmd, check=True, capture_output=True)
-    mono = np.fromfile(raw, dtype="<f4").reshape(-1, 2).astype(np.float64).mean(axis=1)
-    n = int(round(EXCERPT_SECONDS * RENDER_SR))
-    return np.pad(mono, (0, max(0, n - len(mono))))[:n]
-
-
 def render_piece(score: Any, timbre: str, workdir: Path) -> tuple[dict[str, np.ndarray], float]:
     """Render a chorale's four voices in one timbre as 16-bit stems at ``SR``.
 
@@ -340,7 +298,7 @@ def render_piece(score: Any, timbre: str, workdir: Path) -> tuple[dict[str, np.n
         notes = voice_notes(part)
         if not notes:
             raise CorpusError(f"voice {name} has no note in the excerpt; the chorale is not eligible.")
-        x = resample(render_voice(notes, TIMBRES[timbre][name.lower()][0], workdir), RENDER_SR, SR)
+        x = resample(render(notes, workdir, TIMBRES[timbre][name.lower()][0], EXCERPT_SECONDS), RENDER_SR, SR)
         x[-n_fade:] *= fade
         stems[name.lower()] = x
     scale = MIX_PEAK / np.max(np.abs(sum(stems.values())))

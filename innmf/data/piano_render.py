@@ -58,20 +58,22 @@ def _varlen(value: int) -> bytes:
     return bytes(reversed(out))
 
 
-def midi_bytes(notes: tuple[tuple[str, int, float, float, int], ...]) -> bytes:
-    """A format-0 Standard MIDI File playing ``notes`` on channel 0 with program 0 (piano)."""
+def midi_bytes(notes: tuple[tuple[str, int, float, float, int], ...], program: int = 0,
+               seconds: float = TOTAL_SECONDS) -> bytes:
+    """A format-0 Standard MIDI File playing ``notes`` on channel 0 with a General MIDI program (0: piano),
+    ``seconds`` long (also used by :mod:`innmf.data.build_chorales`)."""
     ticks_per_second = TICKS_PER_QUARTER * 1_000_000 / TEMPO_US
     events = []
     for _, key, on, off, velocity in notes:
         events.append((round(on * ticks_per_second), 1, bytes([0x90, key, velocity])))
         events.append((round(off * ticks_per_second), 0, bytes([0x80, key, 0])))
     events.sort(key=lambda e: (e[0], e[1]))
-    track = bytearray(b"\x00\xff\x51\x03" + TEMPO_US.to_bytes(3, "big") + b"\x00\xc0\x00")
+    track = bytearray(b"\x00\xff\x51\x03" + TEMPO_US.to_bytes(3, "big") + bytes([0x00, 0xC0, program]))
     now = 0
     for tick, _, data in events:
         track += _varlen(tick - now) + data
         now = tick
-    track += _varlen(round(TOTAL_SECONDS * ticks_per_second) - now) + b"\xff\x2f\x00"
+    track += _varlen(max(0, round(seconds * ticks_per_second) - now)) + b"\xff\x2f\x00"
     header = b"MThd" + struct.pack(">IHHH", 6, 0, 1, TICKS_PER_QUARTER)
     return header + b"MTrk" + struct.pack(">I", len(track)) + bytes(track)
 
@@ -87,17 +89,20 @@ def _check_requirements() -> str:
     return exe
 
 
-def render(notes: tuple[tuple[str, int, float, float, int], ...], workdir: Path) -> np.ndarray:
-    """Render ``notes`` with fluidsynth; returns a mono float signal of TOTAL_SECONDS at RENDER_SR."""
+def render(notes: tuple[tuple[str, int, float, float, int], ...], workdir: Path, program: int = 0,
+           seconds: float = TOTAL_SECONDS) -> np.ndarray:
+    """Render ``notes`` with fluidsynth; returns a mono float signal of ``seconds`` at RENDER_SR."""
     exe = _check_requirements()
     mid, raw = workdir / "notes.mid", workdir / "notes.raw"
-    mid.write_bytes(midi_bytes(notes))
+    mid.write_bytes(midi_bytes(notes, program, seconds))
+    # dynamic sample loading reads only the program's samples: the same output, a quarter of the time
     cmd = [exe, "-q", "-n", "-i", "-R", "0", "-C", "0", "-g", "1.0", "-r", str(RENDER_SR),
-           "-O", "float", "-T", "raw", "-E", "little", "-F", str(raw), str(SOUNDFONT), str(mid)]
+           "-O", "float", "-T", "raw", "-E", "little", "-o", "synth.dynamic-sample-loading=1",
+           "-F", str(raw), str(SOUNDFONT), str(mid)]
     subprocess.run(cmd, check=True, capture_output=True)
     stereo = np.fromfile(raw, dtype="<f4").reshape(-1, 2).astype(np.float64)
     mono = stereo.mean(axis=1)
-    n = int(round(TOTAL_SECONDS * RENDER_SR))
+    n = int(round(seconds * RENDER_SR))
     return np.pad(mono, (0, max(0, n - len(mono))))[:n]
 
 
