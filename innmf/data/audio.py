@@ -61,24 +61,30 @@ def resampled_length(frames: int, sample_rate: int) -> int:
     return -(-frames * up // down)  # ceil, as scipy.signal.resample_poly
 
 
-def resample_to_16k(x: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Resample a 1-D signal to 16 kHz with an exact rational polyphase filter.
+def resample(x: np.ndarray, sample_rate: int, target: int = SAMPLE_RATE) -> np.ndarray:
+    """Resample a 1-D signal with an exact rational polyphase filter.
 
     Args:
         x: mono signal.
         sample_rate: its sample rate (Hz).
+        target: the rate wanted (Hz; default 16 kHz, the speech protocol's).
 
     Returns:
-        float64 signal at 16 kHz, ``resampled_length(len(x), sample_rate)`` long.
+        float64 signal at ``target``, ``ceil(len(x) * target / sample_rate)`` samples.
     """
-    if sample_rate == SAMPLE_RATE:
+    if sample_rate == target:
         return np.asarray(x, dtype=np.float64)
     # imported here: scipy.signal (with scipy.stats) takes about a second to import, and most
-    # corpora are at 16 kHz already
+    # corpora are at their target rate already
     from scipy.signal import resample_poly
 
-    g = gcd(SAMPLE_RATE, sample_rate)
-    return resample_poly(np.asarray(x, dtype=np.float64), SAMPLE_RATE // g, sample_rate // g)
+    g = gcd(int(target), int(sample_rate))
+    return resample_poly(np.asarray(x, dtype=np.float64), int(target) // g, int(sample_rate) // g)
+
+
+def resample_to_16k(x: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Resample a 1-D signal to 16 kHz (:func:`resample`); ``resampled_length(len(x), sample_rate)`` long."""
+    return resample(x, sample_rate)
 
 
 def parse_sphere_header(raw: bytes, path: Path) -> dict[str, str | int]:

@@ -40,11 +40,11 @@ import numpy as np
 import scipy
 import soundfile as sf
 
-from innmf.data.audio import CorpusError
+from innmf.data.audio import CorpusError, resample
 from innmf.data.paths import data_dir
 from innmf.data.piano_render import RENDER_SR, SOUNDFONT, _package_version, render
 from innmf.data.sources.embedded import pcm_sha256, sha256_file
-from innmf.data.stems import SPLIT_FILE, default_music_dir, resample
+from innmf.data.stems import SPLIT_FILE, default_music_dir
 
 VOICES = ("Soprano", "Alto", "Tenor", "Bass")
 N_PIECES = 30

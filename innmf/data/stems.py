@@ -20,14 +20,13 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from math import gcd
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import soundfile as sf
 
-from innmf.data.audio import CorpusError, audio_info
+from innmf.data.audio import CorpusError, audio_info, resample
 from innmf.data.paths import data_dir
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
@@ -128,26 +127,6 @@ class StemsCorpus:
             if p.name == name:
                 return p
         raise KeyError(f"{self.spec} has no piece {name!r}; its pieces are {[p.name for p in self.pieces]}.")
-
-
-def resample(x: np.ndarray, rate: int, sr: int) -> np.ndarray:
-    """Resample with the exact rational polyphase filter of :func:`innmf.data.audio.resample_to_16k`, to any rate.
-
-    Args:
-        x: mono signal.
-        rate: its rate (Hz).
-        sr: the target rate (Hz).
-
-    Returns:
-        float64 signal, ``ceil(len(x) * sr / rate)`` samples.
-    """
-    x = np.asarray(x, dtype=np.float64)
-    if rate == sr:
-        return x
-    from scipy.signal import resample_poly  # here, as in innmf.data.audio: scipy.signal is slow to import
-
-    g = gcd(int(rate), int(sr))
-    return resample_poly(x, int(sr) // g, int(rate) // g)
 
 
 def _read_stem(path: Path, sr: int) -> np.ndarray:
