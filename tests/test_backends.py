@@ -112,8 +112,8 @@ def test_sklearn_face_and_save_load(planted, tmp_path):
     V, f, _ = planted
     model = ImplicitWNMF(3, hidden=16, n_freqs=6, seed=4)
     assert model.fit(V, f, epochs=20) is model
-    np.testing.assert_array_equal(model.components_, model.W_)
-    assert model.components_.shape == (129, 3)
+    np.testing.assert_array_equal(model.components_, model.W_.T)  # scikit-learn's K x F; W_ is the paper's F x K
+    assert model.components_.shape == (3, 129)
     f2 = frequency_coordinate(200)
     np.testing.assert_array_equal(model.transform(_at(V, 200), f2, epochs=5), model.refit_H(_at(V, 200), f2, epochs=5))
     path = tmp_path / "model.pt"
@@ -137,9 +137,9 @@ def test_implicit_WH_save_load(tmp_path):
     t, f = rng.integers(0, 30, 400) / 30, rng.integers(0, 20, 400) / 20
     m = rng.gamma(1.0, 1.0, 400)
     model = ImplicitWH(2, hidden=8, n_freqs=4, seed=0).fit(t, f, m, epochs=5)
-    assert model.components_.shape == (20, 2)
+    assert model.components_.shape == (2, 20)
     model.save(tmp_path / "wh.pt")
     loaded = ImplicitWH.load(tmp_path / "wh.pt")
     grid = np.linspace(0, 1, 33)
-    np.testing.assert_array_equal(loaded.W(grid), model.W(grid))
+    np.testing.assert_array_equal(loaded.sample_W(grid), model.sample_W(grid))
     np.testing.assert_array_equal(loaded.predict(t, f), model.predict(t, f))

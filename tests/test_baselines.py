@@ -54,8 +54,8 @@ def test_refit_is_exactly_inn_nmfs_refit():
     """Same W and seed: NMF-interp's H refit gives iN-NMF's refit_H bit for bit."""
     rng = np.random.default_rng(2)
     V = rng.random((257, 40)) ** 2
-    model = ImplicitWNMF(3, hidden=8, seed=5)
     coords = frequency_coordinate(512)
+    model = ImplicitWNMF(3, hidden=8, seed=5).fit(V, coords, epochs=2)  # transform needs a fitted model
     H_inr = model.refit_H(V, coords, epochs=25, loss_every=25)
     H_interp = refit_activations(V, model.sample_W(coords), epochs=25, seed=model.seed + 2)
     np.testing.assert_array_equal(H_interp, H_inr)

@@ -120,7 +120,7 @@ BLOCKED = textwrap.dedent(
             if q.grad is not None:
                 torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-6)
         V = np.random.default_rng(0).random((33, 20))
-        fit = ImplicitWNMF(2, hidden=8, seed=0).fit(V, np.linspace(0, 1, 33), epochs=3)
+        fit = ImplicitWNMF(2, hidden=8, seed=0).fit(V, np.linspace(-0.5, 0.5, 33), epochs=3)
         res = nmf(V, 2, 5)
         assert np.isfinite(res.W).all()
         statuses = report()

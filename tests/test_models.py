@@ -98,8 +98,8 @@ def test_implicit_W_and_H_on_a_point_cloud(cloud):
     model = ImplicitWH(2, hidden=16, n_freqs=6, seed=0)
     history = model.fit(t, f, m, epochs=150, fraction=0.5).history_
     assert history[-1] < 0.01 * history[0]
-    assert model.W(np.linspace(0, 1, 11)).shape == (11, 2)
-    assert model.H(np.linspace(0, 1, 13)).shape == (2, 13)
+    assert model.sample_W(np.linspace(0, 1, 11)).shape == (11, 2)
+    assert model.sample_H(np.linspace(0, 1, 13)).shape == (2, 13)
     m_hat = model.predict(t, f)
     assert m_hat.shape == m.shape and np.all(m_hat >= 0)
     assert kl_divergence(m, m_hat) < 0.05 * history[0]

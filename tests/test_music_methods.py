@@ -111,7 +111,7 @@ def test_point_networks_refuse_hertz_and_learn_a_fit():
         model.fit(an.f, B, an.magnitudes ** 0.5, an.weights, epochs=2)
     model.fit(hz_coordinate(an.f, SR), B, an.magnitudes ** 0.5, an.weights, epochs=60)
     assert model.history_[-1] < 0.5 * model.history_[0]
-    assert model.W(hz_coordinate(np.array([100.0, 200.0]), SR)).shape == (2, 2)
+    assert model.sample_W(hz_coordinate(np.array([100.0, 200.0]), SR)).shape == (2, 2)
 
 
 def test_si_sdr_closed_form():

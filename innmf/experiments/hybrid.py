@@ -80,12 +80,12 @@ class HybridFit:
             (K, len(t)).
         """
         u, _ = self.mapping.to_unit(np.asarray(t, dtype=float), np.zeros(1))
-        return self.model.H(np.array(u, dtype=np.float64)) * self.scale[:, None]
+        return self.model.sample_H(np.array(u, dtype=np.float64)) * self.scale[:, None]
 
     def sample_W(self, f: np.ndarray) -> np.ndarray:
         """Templates at frequencies ``f`` (Hz), scaled as ``W``: (len(f), K)."""
         _, v = self.mapping.to_unit(np.zeros(1), np.asarray(f, dtype=float))
-        return self.model.W(np.array(v, dtype=np.float64)) / self.scale[None, :]
+        return self.model.sample_W(np.array(v, dtype=np.float64)) / self.scale[None, :]
 
 
 def _segment_times(cloud: PointCloud) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -150,10 +150,10 @@ def fit_hybrid(
                        optimizer=optimizer, lr=lr, progress=progress).history_
     seconds = time.perf_counter() - start
     freqs = np.linspace(0.0, mapping.f_max, n_grid)
-    W_raw = model.W(freqs / mapping.f_max)
+    W_raw = model.sample_W(freqs / mapping.f_max)
     scale = np.maximum(W_raw.max(axis=0), np.finfo(float).tiny)
     axis, local = _segment_times(cloud)
-    H = {name: model.H(axis[name] / mapping.t_max) * scale[:, None] for name in cloud.source_names}
+    H = {name: model.sample_H(axis[name] / mapping.t_max) * scale[:, None] for name in cloud.source_names}
     return HybridFit(model, np.asarray(losses), mapping, freqs, W_raw / scale, tuple(cloud.source_names), local,
                      H, scale, seconds)
 

@@ -122,7 +122,7 @@ def learn_dictionary(system: System, x: np.ndarray, settings: dict[str, Any], se
     if system.method == "iN-NMF":
         model = ImplicitWPoints(K, hidden=int(settings["hidden"]), n_freqs=int(settings["n_freqs"]), seed=seed)
         model.fit(hz_coordinate(f, sr), B, m, w, epochs=int(settings["inr_epochs"]))
-        return Dictionary(freqs, model.W(hz_coordinate(freqs, sr)), model.history_)
+        return Dictionary(freqs, model.sample_W(hz_coordinate(freqs, sr)), model.history_)
     res = fit_point_nmf(m, w, _gather(f_index, len(freqs)), B, K, int(settings["train_iter"]), seed=seed)
     return Dictionary(freqs, res.W, np.asarray(res.losses))
 

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from innmf.data.validation import check_device, check_dtype, check_int
 from innmf.models.backends import check_backend
-from innmf.models.common import as_matrix, fork_rng
+from innmf.models.common import SEED_MAX, as_matrix, check_finite_fit, check_training, fork_rng
 from innmf.models.training import fit_H
 
 
@@ -25,13 +26,19 @@ class ActivationFit:
 
     Attributes:
         H: one activation matrix per dictionary, H[i] of shape (K_i, T).
-        estimates: each source's model magnitudes W_i H_i (F x T), for masks.
-        losses: the mean KL per epoch.
+        estimates: each source's model magnitudes W_i H_i (F x T), for masks
+            (:func:`innmf.paper.separation.separate` takes them as they are).
+        losses: the mean KL per recorded epoch (also ``history_``, the models' name).
     """
 
     H: list[np.ndarray]
     estimates: list[np.ndarray]
     losses: np.ndarray
+
+    @property
+    def history_(self) -> np.ndarray:
+        """The loss history under the models' name (``ImplicitWNMF.history_``): the same array as ``losses``."""
+        return self.losses
 
 
 def fit_activations(
@@ -61,8 +68,8 @@ def fit_activations(
         optimizer: ``"rprop"`` or ``"adam"``.
         lr: learning rate.
         seed: seed of the initialisation.
-        device: where to compute.
-        dtype: computation dtype.
+        device: where to compute ("cpu", "cuda", "cuda:N"; checked before any work).
+        dtype: computation dtype (torch.float32 or torch.float64).
         progress: tqdm bar.
         loss_every: record the loss every this many epochs (1: all).
         backend: ``"auto"``, ``"fast"`` or ``"reference"`` (autograd through
@@ -72,20 +79,24 @@ def fit_activations(
         :class:`ActivationFit`.
     """
     reference = check_backend(backend) == "reference"
-    device = torch.device(device)
+    device, dtype = check_device(device), check_dtype(dtype)
+    epochs, optimizer, lr, loss_every = check_training(epochs, optimizer, lr, loss_every)
+    seed = check_int(seed, "seed", minimum=0, maximum=SEED_MAX)
+    if isinstance(W_list, (np.ndarray, torch.Tensor)) and W_list.ndim == 2:
+        raise TypeError("W_list is one matrix; pass a list of dictionaries, e.g. [W_1, W_2] (or [W] for one).")
     if len(W_list) < 1:
-        raise ValueError("Give at least one dictionary.")
+        raise ValueError("Give at least one dictionary in W_list, e.g. [W_1, W_2].")
     Vt = as_matrix(V_mix, device, dtype, "V_mix")
-    Ws = [as_matrix(W, device, dtype, f"W_list[{i}]") for i, W in enumerate(W_list)]
+    Ws = [as_matrix(W, device, dtype, f"W_list[{i}]", layout="F x K_i") for i, W in enumerate(W_list)]
     for i, W in enumerate(Ws):
         if W.shape[0] != Vt.shape[0]:
-            raise ValueError(f"W_list[{i}] has {W.shape[0]} rows but V_mix has {Vt.shape[0]}.")
-        if bool((W < 0).any()):
-            raise ValueError(f"W_list[{i}] has negative entries; dictionaries must be non-negative.")
+            raise ValueError(f"W_list[{i}] has {W.shape[0]} rows but V_mix has {Vt.shape[0]}; sample each dictionary at "
+                             "V_mix's bins (e.g. model.sample_W(innmf.frequency_coordinate(n_fft))).")
     sizes = [W.shape[1] for W in Ws]
     with fork_rng(device):
         H, losses = fit_H(Vt, torch.cat(Ws, dim=1), epochs, optimizer, lr, seed, progress, "fit activations",
                           loss_every, reference=reference)
+    check_finite_fit(losses, [H], "fit_activations", dtype)
     Hs = list(torch.split(H, sizes, dim=0))
     with torch.no_grad():
         estimates = [(W @ Hi).cpu().numpy() for W, Hi in zip(Ws, Hs)]

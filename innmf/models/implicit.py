@@ -16,11 +16,16 @@ default; every method takes a ``device``; seeds fix every number (private
 generators, and the global RNG is left as it was). ``backend="reference"`` runs the
 plain math of :mod:`innmf.paper` (:mod:`innmf.paper.inr` networks,
 :mod:`innmf.paper.inmf` objectives through autograd, ``torch.optim.Rprop``);
-``"auto"``/``"fast"`` the fast path (:mod:`innmf.models.backends`). The models have
-an sklearn-style face: ``fit`` returns the model (the loss history is in
-``history_``), ``transform`` refits activations with the dictionary fixed,
-``components_`` is the dictionary at the training frequencies, and ``save``/``load``
-keep a fitted model (weights and the settings that rebuild it) in one file. Used by the chapters
+``"auto"``/``"fast"`` the fast path (:mod:`innmf.models.backends`). Both models have
+scikit-learn's face (:class:`~innmf.models.common.EstimatorFace`): ``fit`` returns the
+model (the loss history is in ``history_``), ``transform`` fits activations with the
+dictionary fixed, ``fit_transform``, ``components_`` the dictionary as K x F (scikit-learn's
+orientation; ``W_`` is the paper's F x K), ``n_components``, ``get_params``/``set_params``;
+``sample_W`` samples the dictionary anywhere in the networks' coordinate range
+(``coordinate_range``; :func:`innmf.tf.stft.frequency_coordinate` makes the right
+coordinates, anything outside is refused); everything that needs a fit raises
+:class:`~innmf.data.validation.NotFittedError` before it; ``save``/``load`` keep a fitted
+model (weights and the settings that rebuild it) in one file. Used by the chapters
 "Implicit neural factors", "Window-size generalisation", "Separation" and
 "Hybrid representations".
 
@@ -39,19 +44,29 @@ import torch.nn.functional as nnf
 from torch import nn
 
 from innmf.accel.kl import KLTarget, mean_kl
+from innmf.data.validation import check_choice, check_device, check_dtype, check_float, check_int
 from innmf.models.activations import ActivationFit, fit_activations
 from innmf.models.backends import check_backend, export_stacked, import_stacked, make_networks
-from innmf.models.common import SAVE_FORMAT, as_matrix, dtype_name, fork_rng, load_model_file, save_model_file
+from innmf.models.common import (
+    SAVE_FORMAT, SEED_MAX, EstimatorFace, as_matrix, check_activations_memory, check_finite_fit, check_networks, check_training,
+    coordinates,
+    dtype_name, fork_rng, load_model_file, rebuilt, save_model_file,
+)
 from innmf.models.implicit_wh import ImplicitWH
 from innmf.models.training import fit_H, make_step, train
 from innmf.paper import inmf
-from innmf.paper.encoding import as_coordinates
 
 __all__ = ["SAVE_FORMAT", "ActivationFit", "ImplicitWH", "ImplicitWNMF", "fit_activations"]
 
+FREQUENCY_HINT = "make them with innmf.frequency_coordinate(n_fft), the paper's k/(N/2+1) - 0.5 for STFT bin k"
 
-class ImplicitWNMF(nn.Module):
+
+class ImplicitWNMF(EstimatorFace, nn.Module):
     """Model 1: implicit dictionary W(f) (K networks), free activations H.
+
+    Frequencies enter the networks as the paper's coordinates in [-0.5, 0.5]
+    (``coordinate_range``): bin k of an N-point STFT is k/(N/2+1) - 0.5,
+    :func:`innmf.tf.stft.frequency_coordinate` (``innmf.frequency_coordinate(n_fft)``).
 
     Args:
         rank: K in the paper (20 per speaker).
@@ -65,11 +80,16 @@ class ImplicitWNMF(nn.Module):
         trainable_encoding: learn the encoding too (the paper freezes it).
         shared_encoding: one encoding for all components (the published code draws one per component).
         seed: seeds the networks, the encoding and H's initialisation.
-        device: where to train ("cpu", "cuda").
-        dtype: parameter dtype.
+        device: where to train ("cpu", "cuda", "cuda:N"); checked once, here.
+        dtype: parameter dtype (torch.float32 or torch.float64).
         backend: ``"auto"`` (the fast path), ``"fast"`` or ``"reference"`` (the plain
             math of :mod:`innmf.paper`; see :mod:`innmf.models.backends`).
     """
+
+    coordinate_range = (-0.5, 0.5)
+    """The frequency coordinates the networks are built for (``frequency_coordinate(n_fft)`` lies in it)."""
+
+    _fitted_attributes = ("W_", "H_", "components_", "history_")
 
     def __init__(
         self,
@@ -89,36 +109,60 @@ class ImplicitWNMF(nn.Module):
         backend: str = "auto",
     ):
         super().__init__()
-        self.device = torch.device(device)
-        self.dtype = dtype
-        self.seed = int(seed)
+        self._remember_params(dict(
+            rank=rank, hidden=hidden, n_freqs=n_freqs, n_layers=n_layers, activation=activation, init=init, encoding=encoding,
+            encoding_scale=encoding_scale, trainable_encoding=trainable_encoding, shared_encoding=shared_encoding, seed=seed,
+            device=device, dtype=dtype, backend=backend,
+        ))
+        self.device = check_device(device)
+        self.dtype = check_dtype(dtype)
         self.backend = check_backend(backend)
+        check_choice(encoding, "encoding", ("paper", "gaussian"))
+        design = check_networks(rank, hidden, n_freqs, n_layers, activation, init, seed, self.dtype, self.device,
+                                encoding=encoding)
+        encoding_scale = check_float(encoding_scale, "encoding_scale", above=0.0)
+        self.seed = design["seed"]
         self.config_ = dict(
-            rank=int(rank), hidden=int(hidden), n_freqs=int(n_freqs), n_layers=int(n_layers), activation=activation,
-            init=init, encoding=encoding, encoding_scale=float(encoding_scale),
+            rank=design["rank"], hidden=design["hidden"], n_freqs=design["n_freqs"], n_layers=design["n_layers"],
+            activation=activation, init=init, encoding=encoding, encoding_scale=encoding_scale,
             trainable_encoding=bool(trainable_encoding), shared_encoding=bool(shared_encoding), seed=self.seed,
-            dtype=dtype_name(dtype), backend=backend,
+            dtype=dtype_name(self.dtype), backend=backend,
         )
         self.net = make_networks(
-            backend, rank, hidden, n_layers, activation, init, n_freqs, encoding, encoding_scale, trainable_encoding,
-            shared_encoding, seed, device, dtype,
+            backend, design["rank"], design["hidden"], design["n_layers"], activation, init, design["n_freqs"], encoding,
+            encoding_scale, bool(trainable_encoding), bool(shared_encoding), self.seed, self.device, self.dtype,
         )
         self.logits: nn.Parameter | None = None
         self._train_coords: torch.Tensor | None = None
         self._train_features: torch.Tensor | None = None
-        self.history_: np.ndarray | None = None
+        self._fitted = False
+        self._history: np.ndarray | None = None
         self.refit_history_: np.ndarray | None = None
 
     @property
     def rank(self) -> int:
+        """K, the number of components."""
         return self.net.n_components
+
+    @property
+    def history_(self) -> np.ndarray:
+        """The mean KL at each recorded epoch of the last :meth:`fit`."""
+        self._check_fitted("history_")
+        return self._history
+
+    def _coords(self, freq_coords, name: str = "freq_coords") -> torch.Tensor:
+        return coordinates(freq_coords, name, self.device, self.dtype, self.coordinate_range, FREQUENCY_HINT)
 
     def _objective(self, V, freq_coords):
         """Validate the data, initialise H, cache the frozen encoding; return (loss_fn, params)."""
         Vt = as_matrix(V, self.device, self.dtype)
-        f = as_coordinates(freq_coords, self.device, self.dtype)
+        f = self._coords(freq_coords)
         if f.numel() != Vt.shape[0]:
-            raise ValueError(f"Got {f.numel()} frequency coordinates for {Vt.shape[0]} rows of V.")
+            raise ValueError(f"Got {f.numel()} frequency coordinates for {Vt.shape[0]} rows of V; "
+                             "pass one per row (frequency bin) of V.")
+        cfg = self.config_
+        check_activations_memory(Vt.shape[0], cfg["rank"], cfg["hidden"], cfg["n_layers"], self.dtype, self.device,
+                                 f"Fitting {cfg['rank']} networks on V {tuple(Vt.shape)}")
         target = KLTarget(Vt)
         gen = torch.Generator().manual_seed(self.seed + 1)
         init = torch.rand(self.rank, Vt.shape[1], generator=gen, dtype=torch.float64)
@@ -155,9 +199,9 @@ class ImplicitWNMF(nn.Module):
         network weights; H starts afresh at softplus(U[0, 1)), as in the paper).
 
         Args:
-            V: compressed magnitudes (F x T), e.g. an STFT at N = 2000.
-            freq_coords: the F network coordinates of V's rows (the paper's
-                k/(N/2+1) - 0.5: ``innmf.tf.stft.frequency_coordinate(N)``).
+            V: compressed magnitudes (F x T), e.g. an STFT at N = 2000 (``innmf.magnitude``).
+            freq_coords: the F network coordinates of V's rows, in [-0.5, 0.5]: the paper's
+                k/(N/2+1) - 0.5, ``innmf.frequency_coordinate(N)`` (Hz are refused).
             epochs: full-batch steps (the paper: 1000).
             optimizer: ``"rprop"`` or ``"adam"``.
             lr: learning rate.
@@ -167,12 +211,19 @@ class ImplicitWNMF(nn.Module):
         Returns:
             The model itself; the loss history (mean KL per recorded epoch) is in ``history_``.
         """
+        epochs, optimizer, lr, loss_every = check_training(epochs, optimizer, lr, loss_every)
         with fork_rng(self.device):
             torch.manual_seed(self.seed)
             loss_fn, params = self._objective(V, freq_coords)
-            self.history_ = train(loss_fn, params, epochs, optimizer, lr, progress, "iN-NMF fit", loss_every,
+            self._history = train(loss_fn, params, epochs, optimizer, lr, progress, "iN-NMF fit", loss_every,
                                   reference=self.backend == "reference")
+        check_finite_fit(self._history, params, "ImplicitWNMF.fit", self.dtype)
+        self._fitted = True
         return self
+
+    def fit_transform(self, V, freq_coords, **fit_options) -> np.ndarray:
+        """scikit-learn's ``fit_transform``: :meth:`fit`, then the fitted activations ``H_`` (K x T)."""
+        return self.fit(V, freq_coords, **fit_options).H_
 
     def epoch_function(self, V, freq_coords, optimizer: str = "rprop", lr: float = 1e-3):
         """One training epoch of :meth:`fit` as a callable (``innmf bench`` times it).
@@ -180,14 +231,14 @@ class ImplicitWNMF(nn.Module):
         Sets up exactly as :meth:`fit` does (H re-initialised); each call of the
         returned function is one full-batch optimiser step and returns the loss.
         """
+        _, optimizer, lr, _ = check_training(1, optimizer, lr, 1)
         loss_fn, params = self._objective(V, freq_coords)
         return make_step(loss_fn, params, optimizer, lr, reference=self.backend == "reference")
 
     @property
     def W_(self) -> np.ndarray:
-        """The fitted dictionary (F x K) at the training frequencies."""
-        if self.logits is None:
-            raise ValueError("The model is not fitted yet; call fit() first.")
+        """The fitted dictionary at the training frequencies, the paper's W (F x K)."""
+        self._check_fitted("W_")
         with torch.inference_mode():
             if self._train_features is None:
                 return self.net(self._train_coords).cpu().numpy()
@@ -195,28 +246,32 @@ class ImplicitWNMF(nn.Module):
 
     @property
     def components_(self) -> np.ndarray:
-        """sklearn's name for the dictionary at the training frequencies, W (F x K) (= ``W_``)."""
-        return self.W_
+        """The dictionary at the training frequencies as scikit-learn orients it: K x F (``W_.T``).
+
+        Before innmf 0.2 this was F x K; the paper's F x K dictionary is ``W_``.
+        """
+        return np.ascontiguousarray(self.W_.T)
 
     @property
     def H_(self) -> np.ndarray:
         """The fitted activations (K x T)."""
-        if self.logits is None:
-            raise ValueError("The model is not fitted yet; call fit() first.")
+        self._check_fitted("H_")
         with torch.no_grad():
             return nnf.softplus(self.logits).cpu().numpy()
 
     def sample_W_tensor(self, freq_coords) -> torch.Tensor:
-        """W sampled at any frequency coordinates, as a (F, K) tensor on the model's device."""
+        """W sampled at any frequency coordinates in [-0.5, 0.5], as a (F, K) tensor on the model's device."""
+        self._check_fitted("sample_W")
         with torch.inference_mode():
-            W = self.net(as_coordinates(freq_coords, self.device, self.dtype))
+            W = self.net(self._coords(freq_coords))
         return W.clone()  # a normal tensor, usable in later autograd graphs
 
     def sample_W(self, freq_coords) -> np.ndarray:
         """Sample the dictionary at any frequency coordinates.
 
         Args:
-            freq_coords: (F,) network coordinates (e.g. another window size's bins).
+            freq_coords: (F,) network coordinates in [-0.5, 0.5], e.g. another window
+                size's bins: ``innmf.frequency_coordinate(n_fft)``.
 
         Returns:
             W, shape (F, K), non-negative.
@@ -234,11 +289,11 @@ class ImplicitWNMF(nn.Module):
         seed: int | None = None,
         loss_every: int = 1,
     ) -> np.ndarray:
-        """Sample W at ``freq_coords`` (frozen) and fit new activations on ``V``.
+        """Sample W at ``freq_coords`` (frozen) and fit new activations on ``V`` (= :meth:`transform`).
 
         Args:
             V: magnitudes at another window size (F' x T').
-            freq_coords: the F' coordinates of V's rows.
+            freq_coords: the F' coordinates of V's rows (``innmf.frequency_coordinate(N')``).
             epochs: steps (the paper: 1000).
             optimizer: ``"rprop"`` or ``"adam"``.
             lr: learning rate.
@@ -250,23 +305,27 @@ class ImplicitWNMF(nn.Module):
         Returns:
             H, shape (K, T'); the loss history is kept in ``refit_history_``.
         """
+        self._check_fitted("transform (refit_H)")
+        epochs, optimizer, lr, loss_every = check_training(epochs, optimizer, lr, loss_every)
+        seed = self.seed + 2 if seed is None else check_int(seed, "seed", minimum=0, maximum=SEED_MAX)
         Vt = as_matrix(V, self.device, self.dtype)
         W = self.sample_W_tensor(freq_coords)
+        if W.shape[0] != Vt.shape[0]:
+            raise ValueError(f"Got {W.shape[0]} frequency coordinates for {Vt.shape[0]} rows of V; pass one per row of V.")
         with fork_rng(self.device):
-            H, self.refit_history_ = fit_H(
-                Vt, W, epochs, optimizer, lr, self.seed + 2 if seed is None else seed, progress, "refit H",
-                loss_every, reference=self.backend == "reference",
-            )
+            H, self.refit_history_ = fit_H(Vt, W, epochs, optimizer, lr, seed, progress, "refit H", loss_every,
+                                           reference=self.backend == "reference")
+        check_finite_fit(self.refit_history_, [H], "ImplicitWNMF.transform", self.dtype)
         return H.cpu().numpy()
 
     def transform(self, V, freq_coords, **options) -> np.ndarray:
-        """sklearn's ``transform``: activations of ``V`` under the learnt dictionary (fixed).
+        """scikit-learn's ``transform``: activations of ``V`` under the learnt dictionary (fixed).
 
         The dictionary is sampled at ``freq_coords``, so V may come from any window size.
         ``options`` are those of :meth:`refit_H` (``epochs``, ``optimizer``, ``lr``, ...).
 
         Returns:
-            H, shape (K, T).
+            H, shape (K, T) (the paper's orientation: V is F x T, V ~ W H).
         """
         return self.refit_H(V, freq_coords, **options)
 
@@ -276,19 +335,18 @@ class ImplicitWNMF(nn.Module):
         :meth:`load` rebuilds it on any device and either backend, e.g. to sample the
         dictionary at another window size N elsewhere.
         """
-        if self.logits is None:
-            raise ValueError("The model is not fitted yet; call fit() before save().")
+        self._check_fitted("save()")
         state = {
             "networks": export_stacked(self.net),
             "logits": self.logits.detach().cpu().clone(),
             "train_coords": self._train_coords.detach().cpu().clone(),
-            "history": None if self.history_ is None else torch.from_numpy(np.asarray(self.history_)),
+            "history": None if self._history is None else torch.from_numpy(np.asarray(self._history)),
         }
         save_model_file(path, "ImplicitWNMF", self.config_, state)
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: str | torch.device = "cpu", backend: str | None = None) -> "ImplicitWNMF":
-        """Read a model written by :meth:`save`.
+        """Read a model written by :meth:`save` (only tensors are unpickled: ``torch.load(weights_only=True)``).
 
         Args:
             path: the file.
@@ -297,14 +355,24 @@ class ImplicitWNMF(nn.Module):
 
         Returns:
             The fitted model: ``sample_W``, ``W_``, ``H_``, ``transform`` work as after ``fit``.
+
+        Raises:
+            FileNotFoundError: no such file.
+            innmf.ModelFileError: not an innmf ImplicitWNMF file (truncated, damaged, foreign).
         """
-        config, state = load_model_file(path, "ImplicitWNMF")
+        device = check_device(device)
         if backend is not None:
-            config["backend"] = backend
-        model = cls(**config, device=device)
-        import_stacked(model.net, state["networks"])
-        model.logits = nn.Parameter(state["logits"].to(model.device, model.dtype))
-        model._train_coords = state["train_coords"].to(model.device, model.dtype)
-        model._train_features = None
-        model.history_ = None if state["history"] is None else state["history"].numpy()
-        return model
+            check_backend(backend)
+        config, state = load_model_file(path, "ImplicitWNMF")
+
+        def build() -> "ImplicitWNMF":
+            model = cls(**{**config, "backend": backend or config["backend"]}, device=device)
+            import_stacked(model.net, state["networks"])
+            model.logits = nn.Parameter(state["logits"].to(model.device, model.dtype))
+            model._train_coords = state["train_coords"].to(model.device, model.dtype)
+            model._train_features = None
+            model._history = None if state["history"] is None else state["history"].numpy()
+            model._fitted = True
+            return model
+
+        return rebuilt(path, "ImplicitWNMF", build)

@@ -34,7 +34,9 @@ from innmf.accel import mu_fused_kl as fused_kl
 from innmf.accel.kl import kl_sum_from_ratio
 from innmf.accel.runtime import matmul_into
 from innmf.accel.simd.sincos import kl_ratio_kernel
+from innmf.data.validation import check_array, check_choice, check_device, check_dtype, check_int, check_memory
 from innmf.models.backends import check_backend
+from innmf.models.common import SEED_MAX, check_converted
 from innmf.paper import mu
 from innmf.paper.divergences import beta_divergence, beta_from_name
 from innmf.paper.mu import EPSILON
@@ -62,16 +64,23 @@ class NMFResult:
     n_iter: int
     beta: float
 
+    @property
+    def history_(self) -> np.ndarray:
+        """``losses`` under the name the models use (``ImplicitWNMF.history_``)."""
+        return self.losses
 
-def _to_tensor(x, name: str, device, dtype) -> torch.Tensor:
-    t = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
-    if t.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D matrix, got shape {tuple(t.shape)}.")
+    @property
+    def components_(self) -> np.ndarray:
+        """The dictionary as scikit-learn orients it, K x F (``W.T``; ``W`` is the paper's F x K)."""
+        return np.ascontiguousarray(self.W.T)
+
+
+def _to_tensor(x, name: str, layout: str, device, dtype) -> torch.Tensor:
+    """A checked (:func:`~innmf.data.validation.check_array`) private row-major copy on ``device``: MU updates it in place."""
+    checked = check_array(x, name, ndim=2, layout=layout)
+    t = torch.as_tensor(checked) if isinstance(checked, np.ndarray) else checked
     t = t.to(device=device, dtype=dtype).clone(memory_format=torch.contiguous_format)  # row-major buffers
-    if not bool(torch.isfinite(t).all()):
-        raise ValueError(f"{name} contains NaN or infinite values.")
-    if bool((t < 0).any()):
-        raise ValueError(f"{name} has negative entries; NMF needs non-negative matrices.")
+    check_converted(t, name, dtype)
     return t
 
 
@@ -276,7 +285,7 @@ def nmf(
         init: ``"paper"`` (10 + N(0,1), clipped positive) or ``"random"``; see
             :func:`init_factors`.
         seed: seed of the initialisation.
-        device: where to compute ("cpu", "cuda", ...).
+        device: where to compute ("cpu", "cuda", "cuda:N"; checked before any work).
         dtype: torch.float32 (default, fast) or torch.float64.
         progress: show a tqdm bar.
         loss_every: record the mean divergence every this many iterations (and at
@@ -287,25 +296,34 @@ def nmf(
 
     Returns:
         :class:`NMFResult` with numpy W, H and the loss history.
+
+    Raises:
+        TypeError, ValueError: bad input, named (:mod:`innmf.data.validation`): an empty,
+            complex, negative or non-finite V, ``rank`` 2.5, ``beta`` nan, a missing GPU, ...;
+            also a run that overflowed to NaN or infinity.
     """
     check_backend(backend)
     b = beta_from_name(beta)
-    if int(n_iter) < 0:
-        raise ValueError(f"n_iter must be >= 0, got {n_iter}.")
-    if int(loss_every) < 1:
-        raise ValueError(f"loss_every must be >= 1, got {loss_every}.")
-    device = torch.device(device)
-    Vt = _to_tensor(V, "V", device, dtype)
+    n_iter = check_int(n_iter, "n_iter", minimum=0)
+    loss_every = check_int(loss_every, "loss_every", minimum=1)
+    check_choice(init, "init", ("paper", "random"))
+    seed = check_int(seed, "seed", minimum=0, maximum=SEED_MAX)
+    device, dtype = check_device(device), check_dtype(dtype)
     if fix_W and W is None:
         raise ValueError("fix_W=True needs the dictionary W (F x K) to keep fixed.")
-    if fix_W:
-        rank = int(np.shape(W)[1])
-    if int(rank) < 1:
-        raise ValueError(f"rank (K) must be >= 1, got {rank}.")
-    W0, H0 = init_factors(Vt, int(rank), init, seed)
-    Wt = _to_tensor(W, "W", device, dtype) if W is not None else W0
-    Ht = _to_tensor(H, "H", device, dtype) if H is not None else H0
-    if Wt.shape != (Vt.shape[0], rank) or Ht.shape != (rank, Vt.shape[1]):
+    Vt = _to_tensor(V, "V", "F x T", device, dtype)
+    Wt = _to_tensor(W, "W", "F x K", device, dtype) if W is not None else None
+    rank = Wt.shape[1] if fix_W else check_int(rank, "rank (K)", minimum=1)
+    F, T = Vt.shape
+    # the factors, their float64 draws and the MU buffers: refuse before allocating what cannot fit
+    check_memory((4.0 * (F + T) * rank + 4.0 * F * T) * 8, f"NMF with rank K={rank} on V ({F} x {T})",
+                 "use a smaller rank (K)", device)
+    Ht = _to_tensor(H, "H", "K x T", device, dtype) if H is not None else None
+    if Wt is None or Ht is None:
+        W0, H0 = init_factors(Vt, rank, init, seed)
+        Wt = W0 if Wt is None else Wt
+        Ht = H0 if Ht is None else Ht
+    if Wt.shape != (F, rank) or Ht.shape != (rank, T):
         raise ValueError(
             f"Shapes do not fit: V {tuple(Vt.shape)}, W {tuple(Wt.shape)}, H {tuple(Ht.shape)}; "
             f"need W (F, K) and H (K, T) with K = {rank}."
@@ -316,7 +334,7 @@ def nmf(
     if backend == "reference":
         if device.type != "cpu":
             raise ValueError(f"backend='reference' runs numpy on the CPU; use backend='auto' for device={device}.")
-        return _reference_run(Vt.numpy(), Wt.numpy().copy(), Ht.numpy().copy(), b, int(n_iter), fix_W, int(loss_every))
+        return _finite(_reference_run(Vt.numpy(), Wt.numpy().copy(), Ht.numpy().copy(), b, n_iter, fix_W, loss_every), dtype)
 
     ws = _Workspace(Vt, b, int(rank))
     fused = _fused_run(Vt, Wt, Ht, b)
@@ -357,14 +375,23 @@ def nmf(
             ws.product(Wt, Ht)
             losses.append(ws.loss())
     loss_arr = torch.stack(losses).double().cpu().numpy() if losses else np.zeros(0)
-    return NMFResult(
+    return _finite(NMFResult(
         W=Wt.cpu().numpy().copy(),  # copies: never views of a workspace's buffers
         H=Ht.cpu().numpy().copy(),
         losses=loss_arr,
         loss_iterations=np.asarray(loss_iters, dtype=np.int64),
         n_iter=int(n_iter),
         beta=b,
-    )
+    ), dtype)
+
+
+def _finite(result: NMFResult, dtype) -> NMFResult:
+    """The result, or an error where the updates overflowed (a silent NaN loss is the failure this refuses)."""
+    bad = [name for name in ("W", "H", "losses") if not np.all(np.isfinite(getattr(result, name)))]
+    if bad:
+        raise ValueError(f"NMF overflowed: {', '.join(bad)} became NaN or infinite (beta={result.beta:g}, {dtype}); "
+                         "rescale V (e.g. V / V.max()), use dtype=torch.float64, or a beta closer to 1.")
+    return result
 
 
 def _reference_run(V: np.ndarray, W: np.ndarray, H: np.ndarray, beta: float, n_iter: int, fix_W: bool,

@@ -122,7 +122,7 @@ class ImplicitWPoints:
 
         return loss_fn, [*self.net.parameters(), logits]
 
-    def W(self, v: np.ndarray) -> np.ndarray:
+    def sample_W(self, v: np.ndarray) -> np.ndarray:
         """The dictionary sampled at frequency coordinates ``v``: (len(v), K)."""
         v = np.asarray(v, dtype=np.float64).reshape(-1)
         check_coordinates(v)
@@ -131,7 +131,12 @@ class ImplicitWPoints:
 
 
 def hz_coordinate(f_hz: np.ndarray, sr: float) -> np.ndarray:
-    """The networks' frequency coordinate of a frequency in Hz: f/(sr/2) − 0.5, in [-0.5, 0.5]."""
+    """The networks' frequency coordinate of a frequency in Hz: f/(sr/2) − 0.5, in [-0.5, 0.5].
+
+    The range of :class:`innmf.models.implicit.ImplicitWNMF`'s STFT coordinates
+    (:func:`innmf.tf.stft.frequency_coordinate`), linear in Hz so that points of any
+    representation (constant-Q bands, several STFTs) share one axis.
+    """
     return np.asarray(f_hz, dtype=np.float64) / (float(sr) / 2.0) - 0.5
 
 

@@ -24,6 +24,8 @@ import numpy as np
 import torch
 from scipy.special import xlogy as _np_xlogy
 
+from innmf.data.validation import check_float
+
 ArrayLike = Union[np.ndarray, torch.Tensor]
 
 TINY = 1e-12
@@ -47,7 +49,8 @@ def beta_from_name(beta: float | str) -> float:
         if key not in _NAMES:
             raise ValueError(f"Unknown divergence {beta!r}; use one of {sorted(_NAMES)} or a number.")
         return _NAMES[key]
-    return float(beta)
+    # a NaN beta gave NaN factors without a word (issue 24)
+    return check_float(beta, "beta (the divergence: 1 = KL, 0 = IS, 2 = Euclidean)")
 
 
 def _check(V: ArrayLike, V_hat: ArrayLike, reduction: str) -> bool:

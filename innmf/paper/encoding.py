@@ -17,29 +17,53 @@ import numpy as np
 import torch
 from torch import nn
 
+from innmf.data.validation import check_array, check_int
 
-def as_coordinates(coords, device=None, dtype=torch.float32) -> torch.Tensor:
+
+def as_coordinates(coords, device=None, dtype=torch.float32, name: str = "Coordinates") -> torch.Tensor:
     """Validate and flatten coordinates of shape (P,) or (P, 1) into a (P,) tensor.
 
     Args:
-        coords: numpy array, list or tensor of scalar coordinates.
+        coords: numpy array, list or tensor of scalar coordinates (a tensor keeps its
+            autograd graph; numpy input is copied when read-only, so torch never warns).
         device: target device (default: keep a tensor's own device, else CPU).
         dtype: target floating dtype.
+        name: what the coordinates are, for the error messages (e.g. ``"freq_coords"``).
 
     Returns:
         A 1-D tensor.
+
+    Raises:
+        TypeError: not numeric.
+        ValueError: complex, wrong shape, empty, NaN or infinite.
     """
-    t = coords if isinstance(coords, torch.Tensor) else torch.as_tensor(np.ascontiguousarray(coords))
+    if isinstance(coords, torch.Tensor):
+        if coords.is_complex():
+            raise ValueError(f"{name} are complex; coordinates are real numbers.")
+        t = coords
+    else:
+        arr = check_array(coords, name, ndim=(0, 1, 2), layout="(P,) or (P, 1)", nonnegative=False, allow_empty=True,
+                          complex_hint="coordinates are real numbers")
+        t = torch.as_tensor(np.ascontiguousarray(arr))
     if t.ndim == 2 and t.shape[1] == 1:
         t = t[:, 0]
     if t.ndim != 1:
-        raise ValueError(f"Coordinates must have shape (P,) or (P, 1), got {tuple(t.shape)}.")
+        raise ValueError(f"{name} must have shape (P,) or (P, 1), got {tuple(t.shape)}.")
     if t.numel() == 0:
-        raise ValueError("Got an empty set of coordinates.")
+        raise ValueError(f"{name} are empty; pass at least one coordinate.")
     t = t.to(device=device if device is not None else t.device, dtype=dtype)
     if not bool(torch.isfinite(t).all()):
-        raise ValueError("Coordinates contain NaN or infinite values.")
+        raise ValueError(f"{name} contain NaN or infinite values.")
     return t
+
+
+def max_encoding_frequencies(dtype: torch.dtype = torch.float32) -> int:
+    """The largest J whose top feature pi 2^(J-1) x (|x| <= 1) is finite in ``dtype``.
+
+    Beyond it cos and sin of an overflowed argument are NaN: the networks would train on
+    NaN features (126 in float32, 1022 in float64).
+    """
+    return int(math.floor(math.log2(torch.finfo(dtype).max / (2 * math.pi)))) + 1
 
 
 class FourierEncoding(nn.Module):
@@ -73,12 +97,10 @@ class FourierEncoding(nn.Module):
         dtype: torch.dtype = torch.float32,
     ):
         super().__init__()
-        if int(n_freqs) < 1:
-            raise ValueError(f"n_freqs (J) must be >= 1, got {n_freqs}.")
-        if int(n_sets) < 1:
-            raise ValueError(f"n_sets must be >= 1, got {n_sets}.")
-        gen = torch.Generator().manual_seed(int(seed))
-        J, S = int(n_freqs), int(n_sets)
+        # the paper's frequencies 2^j overflow past a dtype's range; Gaussian ones are drawn at ``scale``
+        J = check_int(n_freqs, "n_freqs (J)", minimum=1, maximum=max_encoding_frequencies(dtype) if kind == "paper" else None)
+        S = check_int(n_sets, "n_sets", minimum=1)
+        gen = torch.Generator().manual_seed(check_int(seed, "seed", minimum=0))
         if kind == "paper":
             freqs = (2.0 ** torch.arange(J, dtype=torch.float64)).expand(S, J).clone()
             phases = torch.randn(S, J, generator=gen, dtype=torch.float64)

@@ -16,8 +16,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from innmf.data.validation import check_float
 from innmf.paper.arrays import as_finite_array
-from innmf.tf.stft import istft, stft
+from innmf.tf.stft import check_n_fft, istft, stft
 
 
 def wiener_masks(V_hats: Sequence[np.ndarray], eps: float = 0.0) -> list[np.ndarray]:
@@ -38,8 +39,7 @@ def wiener_masks(V_hats: Sequence[np.ndarray], eps: float = 0.0) -> list[np.ndar
     """
     if len(V_hats) == 0:
         raise ValueError("wiener_masks needs at least one source model; got an empty list.")
-    if eps < 0:
-        raise ValueError(f"eps must be non-negative, got {eps}.")
+    eps = check_float(eps, "eps", minimum=0.0)
     models = [as_finite_array(v, f"Source model {i}") for i, v in enumerate(V_hats)]
     shape = models[0].shape
     for i, v in enumerate(models):
@@ -84,12 +84,14 @@ def separate(
         ValueError: models not matching the mixture's STFT grid, bad power,
             NaN/negative models or a bad mixture.
     """
-    if not power > 0:
-        raise ValueError(f"power p must be positive (0.5 in the paper), got {power}.")
+    power = check_float(power, "power p (0.5 in the paper)", above=0.0)
+    n_fft = check_n_fft(n_fft)
     mixture = as_finite_array(mixture, "Mixture")
     if mixture.ndim != 1:
         raise ValueError(f"Mixture must be a 1-D signal, got shape {mixture.shape}.")
     X = stft(mixture, n_fft)
+    if isinstance(source_models, np.ndarray) and source_models.ndim == 2:
+        raise TypeError("source_models is one matrix; pass a list with one model per source, e.g. [W_1 @ H_1, W_2 @ H_2].")
     masks = wiener_masks(source_models, eps=eps)
     if masks[0].shape != X.shape:
         raise ValueError(

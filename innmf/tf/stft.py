@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from innmf.data.validation import check_float, check_int
+
 EDGE_FLOOR = 0.1
 """Fraction of the maximum of the overlap-added squared window below which
 :func:`istft` stops normalising (see the module docstring)."""
@@ -41,8 +43,16 @@ def hop_length(n_fft: int) -> int:
     return n_fft // 2
 
 
+def check_n_fft(n_fft: int) -> int:
+    """The window size N as an int of at least 2 samples, or a clear error (``n_fft=2.5`` is refused)."""
+    n_fft = check_int(n_fft, "n_fft (the window size N)")
+    if n_fft < 2:
+        raise ValueError(f"Window size must be at least 2 samples, got n_fft={n_fft}.")
+    return n_fft
+
+
 def _check_hop(n_fft: int, hop: int | None) -> int:
-    hop = hop_length(n_fft) if hop is None else int(hop)
+    hop = hop_length(n_fft) if hop is None else check_int(hop, "hop")
     if hop < 1 or hop > n_fft:
         raise ValueError(f"Hop must be between 1 and the window size {n_fft}, got {hop}.")
     return hop
@@ -70,6 +80,11 @@ def check_signal(x: np.ndarray, min_length: int = 1, what: str = "signal") -> np
         min_length: fewest samples accepted (the window length, for a transform).
         what: name used in the error messages.
     """
+    x = np.asarray(x)
+    if np.iscomplexobj(x):
+        raise ValueError(f"The {what} is complex; pass a real signal (audio samples, e.g. innmf.read_audio(path)).")
+    if x.dtype.kind not in "biuf":
+        raise TypeError(f"The {what} must be a numeric array of samples, got dtype {x.dtype}.")
     x = np.ascontiguousarray(x, dtype=np.float64)
     if x.ndim != 1:
         raise ValueError(f"The {what} must be 1-D (mono), got shape {x.shape}; mix channels down first.")
@@ -97,9 +112,7 @@ def stft(x: np.ndarray, n_fft: int, hop: int | None = None) -> np.ndarray:
     Returns:
         Complex spectrogram X with frequencies along rows and frames along columns.
     """
-    if int(n_fft) < 2:
-        raise ValueError(f"Window size must be at least 2 samples, got {n_fft}.")
-    n_fft = int(n_fft)
+    n_fft = check_n_fft(n_fft)
     hop = _check_hop(n_fft, hop)
     x = check_signal(x, n_fft)
     return np.fft.rfft(frames(x, n_fft, hop) * analysis_window(n_fft), axis=1, norm="ortho").T
@@ -149,9 +162,11 @@ def istft(X: np.ndarray, n_fft: int, length: int | None = None, hop: int | None 
     Returns:
         Real signal, exact on :func:`reconstruction_support` when X is an unmodified STFT.
     """
-    n_fft = int(n_fft)
+    n_fft = check_n_fft(n_fft)
     hop = _check_hop(n_fft, hop)
     X = np.asarray(X)
+    if X.dtype.kind not in "biufc":
+        raise TypeError(f"X must be a numeric (complex) spectrogram, got dtype {X.dtype}.")
     if X.ndim != 2 or X.shape[0] != n_fft // 2 + 1:
         raise ValueError(
             f"Expected a spectrogram of shape ({n_fft // 2 + 1}, n_frames) for N={n_fft}, got {X.shape}."
@@ -159,6 +174,10 @@ def istft(X: np.ndarray, n_fft: int, length: int | None = None, hop: int | None 
     n_frames = X.shape[1]
     if n_frames == 0:
         raise ValueError("The spectrogram has no frames; nothing to invert.")
+    if not np.all(np.isfinite(X)):
+        raise ValueError("X contains NaN or infinite values; check the (masked) spectrogram.")
+    if length is not None:
+        length = check_int(length, "length", minimum=0)
     window = analysis_window(n_fft)
     total = n_fft + hop * (n_frames - 1)
     y = _overlap_add(np.fft.irfft(X.T, n=n_fft, axis=1, norm="ortho") * window, hop, total)
@@ -183,10 +202,76 @@ def stft_times(n_frames: int, n_fft: int, sr: float, hop: int | None = None) -> 
     return (np.arange(n_frames) * hop + n_fft / 2) / sr
 
 
-def frequency_coordinate(n_fft: int) -> np.ndarray:
-    """The paper's network input for STFT bin k: k/(N/2+1) - 0.5 (book/paper_setup.md §2)."""
-    n_bins = n_fft // 2 + 1
-    return np.arange(n_bins) / n_bins - 0.5
+def frequency_coordinate(n_fft: int | None = None, *, hz=None, sr: float | None = None) -> np.ndarray:
+    """The frequency networks' input: the coordinates each model is built for.
+
+    * ``frequency_coordinate(n_fft)``: :class:`~innmf.models.implicit.ImplicitWNMF`'s
+      coordinate of the N//2 + 1 STFT bins, k/(N/2+1) - 0.5, in [-0.5, 0.5)
+      (book/paper_setup.md §2; chapters "Implicit neural factors" and "Window-size
+      generalisation");
+    * ``frequency_coordinate(hz=f, sr=sr)``: :class:`~innmf.models.implicit_wh.ImplicitWH`'s
+      coordinate of frequencies in Hz, f / (sr/2), in [0, 1] (the paper's hybrid demo;
+      chapter "Hybrid representations"; :meth:`~innmf.tf.pointcloud.PointCloud.normalised_coordinates`).
+
+    Args:
+        n_fft: the window size N of an STFT (model 1).
+        hz: frequencies in Hz, from 0 to the Nyquist frequency (model 2).
+        sr: the sample rate the frequencies were analysed at (with ``hz``).
+
+    Returns:
+        The coordinates, float64.
+    """
+    if (n_fft is None) == (hz is None):
+        raise TypeError("Pass either n_fft (ImplicitWNMF's STFT bins) or hz= and sr= (ImplicitWH's frequencies in Hz).")
+    if n_fft is not None:
+        if sr is not None:
+            raise TypeError("sr goes with hz=; frequency_coordinate(n_fft) needs no sample rate.")
+        n_bins = check_n_fft(n_fft) // 2 + 1
+        return np.arange(n_bins) / n_bins - 0.5
+    if sr is None:
+        raise TypeError("frequency_coordinate(hz=...) needs the sample rate sr= (the coordinate is hz / (sr / 2)).")
+    nyquist = check_float(sr, "sr (the sample rate, Hz)", above=0.0) / 2
+    f = _finite_real(hz, "hz")
+    if f.size and (f.min() < 0 or f.max() > nyquist):
+        raise ValueError(f"hz run from {f.min():.6g} to {f.max():.6g} Hz, outside [0, {nyquist:g}] (0 to sr/2 for sr={sr:g}).")
+    return f / nyquist
+
+
+def time_coordinate(t, t_max: float | None = None) -> np.ndarray:
+    """:class:`~innmf.models.implicit_wh.ImplicitWH`'s time input: t / t_max, in [0, 1] for 0 <= t <= t_max.
+
+    The paper's hybrid demo divides the points' times by the duration of the cloud
+    (:meth:`~innmf.tf.pointcloud.PointCloud.normalised_coordinates` does the same).
+    Used by the chapter "Hybrid representations" and the page "Use it on your own audio".
+
+    Args:
+        t: times in seconds (non-negative).
+        t_max: the time mapped to 1, e.g. the recording's duration (default: the latest of ``t``).
+
+    Returns:
+        The coordinates, float64.
+    """
+    times = _finite_real(t, "t")
+    if times.size and times.min() < 0:
+        raise ValueError(f"t has negative times (min {times.min():.6g} s); times start at 0.")
+    if t_max is None:
+        t_max = float(times.max()) if times.size else 0.0
+        if not t_max > 0:
+            raise ValueError("t has no positive time to scale by; pass t_max (e.g. the recording's duration in seconds).")
+    t_max = check_float(t_max, "t_max (seconds)", above=0.0)
+    if times.size and times.max() > t_max:
+        raise ValueError(f"t reaches {times.max():.6g} s, beyond t_max = {t_max:g} s; pass the duration that covers every time.")
+    return times / t_max
+
+
+def _finite_real(x, name: str) -> np.ndarray:
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be real numbers, got dtype {arr.dtype}.")
+    arr = np.array(arr, dtype=np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or infinite values.")
+    return arr
 
 
 def amplitude_scale(n_fft: int) -> float:
@@ -201,5 +286,16 @@ def amplitude_scale(n_fft: int) -> float:
 
 
 def magnitude(x: np.ndarray, n_fft: int, power: float = 0.5, hop: int | None = None) -> np.ndarray:
-    """Compressed magnitude spectrogram |X|^p (p = 0.5 in the paper)."""
+    """Compressed magnitude spectrogram |X|^p (p = 0.5 in the paper). Used by every chapter.
+
+    Args:
+        x: mono signal, 1-D.
+        n_fft: window size N in samples.
+        power: the compression exponent p > 0.
+        hop: hop in samples (default N//2).
+
+    Returns:
+        |X|^p, shape (n_fft//2 + 1, n_frames), non-negative.
+    """
+    power = check_float(power, "power (the exponent p)", above=0.0)
     return np.abs(stft(x, n_fft, hop)) ** power

@@ -89,13 +89,9 @@ def settings_from_args(args: argparse.Namespace) -> Any:
 def check_device(device: str) -> None:
     """Refuse ``cuda`` on a machine without a usable GPU, before any work starts."""
     if str(device).startswith("cuda"):
-        import torch
+        from innmf.data.validation import check_device as check_present
 
-        if not torch.cuda.is_available():
-            raise ValueError(
-                f"--device {device} asked for a GPU, but torch sees none "
-                f"(torch {torch.__version__}); use --device cpu or a machine with CUDA."
-            )
+        check_present(device, option="--device")
 
 
 def main(args: argparse.Namespace) -> int:

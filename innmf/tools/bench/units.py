@@ -84,9 +84,9 @@ def run_benchmarks(
     Returns:
         The results, JSON-serialisable.
     """
-    dev = torch.device(check_device(device))
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda was asked for, but PyTorch sees no CUDA device; use --device cpu.")
+    from innmf.data.validation import check_device as check_present
+
+    dev = check_present(check_device(device), option="--device")
     rounds = int(repeats) if repeats is not None else (2 if quick else 15)
     if rounds < 1:
         raise ValueError(f"--repeats must be >= 1, got {repeats}.")
