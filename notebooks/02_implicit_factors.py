@@ -62,6 +62,7 @@ from innmf.paper.metrics import kl_divergence
 from innmf.models.implicit import ImplicitWNMF
 from innmf.models.nmf import nmf
 from innmf.experiments.settings import get_profile
+from innmf.report.published import published_kl
 from innmf.accel.runtime import use_threads
 from innmf.tf.stft import frequency_coordinate, magnitude, stft_frequencies, stft_times
 
@@ -148,15 +149,19 @@ axes[0].set_title(f"one frame fitted by one network, {P['inr_epochs']} epochs")
 axes[-1].set_xlabel("frequency (Hz)")
 plt.show()
 
+# %% tags=["hide-input"]
+frame_kl = {j: kl_divergence(frame, fitted) for j, fitted in frame_fits.items()}
+display(Markdown(f"KL of each fit of the frame relative to $J = 10$'s ({P['inr_epochs']} epochs): "
+                 + ", ".join(f"$J = {j}$: {frame_kl[j] / frame_kl[10]:.3g}" for j in frame_kl) + "."))
+
 # %% [markdown]
-# The fewer the encoding frequencies, the slower and the smoother the fit: with $J=1$
-# the network first draws a broad bump and, given enough epochs, a smoothed version of
-# the harmonic comb whose sharpest peaks it never reaches; with $J=10$ it follows every
-# bin and its KL is orders of magnitude lower. (On the short `smoke` budget the $J=1$
-# curve is still a single bump — spectral bias is as much about training speed as
-# about capacity.) Nothing forces a spectral template to be smooth, so the encoding's highest
-# frequency sets how much detail a template *can* hold — and, as we will see, also how it
-# behaves between the bins it was trained on.
+# Spectral bias: a network with few encoding frequencies can draw only smooth shapes,
+# and it draws the broad ones first, so with $J=1$ the fit starts as a bump and reaches
+# for the harmonic comb only with many epochs, while $J=10$ can follow single bins; the
+# line above says how far each got on this build's budget. Nothing forces a spectral
+# template to be smooth, so the encoding's highest frequency sets how much detail a
+# template *can* hold — and, as we will see, also how it behaves between the bins it was
+# trained on.
 #
 # ## The network
 # Each component $k$ has its own network ({doc}`../book/paper_setup` §2; the published code's layout for
@@ -219,12 +224,17 @@ fig
 
 # %%
 print(f"final KL: NMF {kl_nmf:.3e} ({t_nmf:.1f} s), iN-NMF {kl_inr:.3e} ({t_inr:.1f} s); "
-      f"iN-NMF / NMF = {kl_inr / kl_nmf:.2f}")
+      f"iN-NMF / NMF = {kl_inr / kl_nmf:.2f} after {P['inr_epochs']} epochs against {P['nmf_iter']} iterations")
+published = published_kl().pivot_table(index="n_fft", columns="method", values="mean")
+paper = get_profile("paper")
+if n_fft in published.index:
+    print(f"the paper (500 TIMIT trials): iN-NMF / NMF = {published.loc[n_fft, 'iN-NMF'] / published.loc[n_fft, 'NMF']:.2f} "
+          f"at N = {n_fft} after {paper['inr_epochs']} epochs against {paper['nmf_iter']} iterations")
 
 # %% [markdown]
-# The paper reports iN-NMF 7 % worse than NMF at the training size after 1000 epochs
-# against 3000 iterations ({doc}`../book/paper_setup` §3); the shorter profiles leave both models, the network
-# most, further from convergence. The learnt factors look like NMF's: harmonic templates
+# The two lines above set this build's ratio beside the paper's ({doc}`../book/paper_setup` §3),
+# each with its training budget; a shorter budget stops both models further from
+# convergence. The learnt factors look like NMF's: harmonic templates
 # low in frequency, broadband ones high up (components sorted by centroid, each template
 # scaled to its maximum and its activations by the inverse).
 
@@ -394,18 +404,19 @@ display(Markdown("\n".join([
 # $J \le \lfloor \log_2(N/2+1) \rfloor + 1$.
 #
 # ReLU with a Fourier encoding in front can fit detail too — the encoding, not the
-# periodic activation, is what lets the network do so ({cite:t}`tancik2020`'s point) —
-# but Rprop's sign-based steps and ReLU's kinks do not always mix: spikes in its
-# training curve ({numref}`fig-inr-ablation-curves`) are that instability, and with
-# some seeds a late blow-up ruins the fit. Width buys a little at many times the
-# parameters and cost per epoch.
+# periodic activation, is what lets the network do so ({cite:t}`tancik2020`'s point).
+# Whether Rprop's sign-based steps get along with ReLU's kinks shows in its training
+# curve ({numref}`fig-inr-ablation-curves`), where instability appears as spikes; the
+# activation line above gives what this build's run ended at. The width line gives what
+# width buys, to be set against its parameters and its wall time in the table.
 #
 # Limits of this ablation, stated plainly: one speaker, one seed per build, one budget
 # (not converged: the curves still fall); KL on the training audio only, so
 # "generalisation" here means other window sizes of the *same* signal, not new speech.
 # Rprop steps by the *sign* of each gradient entry, so tiny differences grow: two
-# mathematically identical evaluations of the same network end about 1–2 % apart after a
-# few hundred epochs. Read differences of that size as ties.
+# mathematically identical evaluations of the same network drift apart over a few
+# hundred epochs (`results/paper-embedded/README.md` measures how far, between
+# recordings). Read differences no larger than that drift as ties.
 #
 # ## Exercises
 # Each solution is executed whenever the book is built and tested.

@@ -157,7 +157,9 @@ def against_interp(df: pd.DataFrame, metric: str = "kl") -> pd.DataFrame:
 
     Chapters "Reconstruction across window sizes" (``kl``: lower is better, shown as
     excess over retrained NMF) and "Separating two speakers" (``sdr`` and the others:
-    higher is better, in their own units).
+    higher is better, in their own units). The interval is the speaker-level one of
+    :func:`innmf.report.stats.paired_summary` where the rows name their speakers (3 or
+    more), else the trial-level t-interval, and the ``level`` column says which.
 
     Args:
         df: per-trial rows with the three methods.
@@ -166,9 +168,9 @@ def against_interp(df: pd.DataFrame, metric: str = "kl") -> pd.DataFrame:
     Returns:
         One row per N: ``trials``, ``iN-NMF − NMF`` and ``NMF-interp − NMF`` (mean
         paired difference; relative for KL), ``iN-NMF − NMF-interp`` (mean paired
-        difference in the metric's units) with its 95 % t-interval ``ci_low``,
-        ``ci_high``, and ``better``: the method the interval favours, or "neither"
-        when it includes zero.
+        difference in the metric's units) with its 95 % interval ``ci_low``, ``ci_high``,
+        ``level`` ("speaker" or "trial"), and ``better``: the method the interval favours,
+        or "neither" when it includes zero.
     """
     from innmf.report.stats import paired_summary
 
@@ -179,13 +181,15 @@ def against_interp(df: pd.DataFrame, metric: str = "kl") -> pd.DataFrame:
     if not needed <= set(gaps.columns.get_level_values(0)):
         raise ValueError(f"against_interp needs rows of NMF, iN-NMF and NMF-interp; found {sorted(set(rows['method']))}.")
     vs = paired_summary(rows, baseline="NMF-interp", treatment="iN-NMF").set_index("n_fft")
+    speaker = vs["speaker_low"].notna()
     out = pd.DataFrame({
         "trials": gaps[("iN-NMF − NMF", "trials")],
         "iN-NMF − NMF": gaps[("iN-NMF − NMF", "mean")],
         "NMF-interp − NMF": gaps[("NMF-interp − NMF", "mean")],
         "iN-NMF − NMF-interp": vs["mean_diff"],
-        "ci_low": vs["ci_low"],
-        "ci_high": vs["ci_high"],
+        "ci_low": vs["speaker_low"].where(speaker, vs["ci_low"]),
+        "ci_high": vs["speaker_high"].where(speaker, vs["ci_high"]),
+        "level": speaker.map({True: "speaker", False: "trial"}),
     })
     low_is_good = metric == "kl"
     favours_inr = out["ci_high"] < 0 if low_is_good else out["ci_low"] > 0
@@ -198,12 +202,18 @@ def against_interp(df: pd.DataFrame, metric: str = "kl") -> pd.DataFrame:
 
 
 def interp_sentence(table: pd.DataFrame, metric: str, train_n_fft: int) -> str:
-    """One sentence on :func:`against_interp`'s table: where the interval favours which method."""
+    """One sentence on :func:`against_interp`'s table: where the interval favours which method.
+
+    The intervals are unadjusted, one per window size; the claims' Holm-adjusted
+    decisions are in :mod:`innmf.report.endpoints`.
+    """
     other = table[table.index != int(train_n_fft)]
     groups = {name: ", ".join(str(n) for n in other.index[other["better"] == name])
               for name in ("iN-NMF", "NMF-interp", "neither")}
     parts = [f"{name} better at N = {ns}" if name != "neither" else f"no difference resolved at N = {ns}"
              for name, ns in groups.items() if ns]
     label = "KL" if metric == "kl" else metric.upper()
-    return (f"Away from the training size, {label} of iN-NMF against NMF-interp (paired 95 % interval): "
-            + "; ".join(parts) + ".")
+    levels = set(table["level"]) if "level" in table else {"trial"}
+    level = "speaker-level" if levels == {"speaker"} else "trial-level" if levels == {"trial"} else "speaker- or trial-level"
+    return (f"Away from the training size, {label} of iN-NMF against NMF-interp (paired {level} 95 % interval "
+            "at each N, unadjusted): " + "; ".join(parts) + ".")
