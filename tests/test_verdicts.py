@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from innmf.report.verdicts import (
-    FAILS, HOLDS, PARTLY, UNDECIDED, claim_verdicts, findings_table, hybrid_verdict, kl_verdict,
+    FAILS, HOLDS, PARTLY, UNDECIDED, claim_verdicts, findings_table, irregular_verdict, kl_verdict,
     separation_verdict, window_verdict,
 )
 
@@ -93,13 +93,24 @@ def test_interp_baseline_is_compared_once_present():
     assert "no difference between iN-NMF and NMF-interp resolved" in table.loc[1, "Against NMF-interp"]
 
 
-def test_hybrid_verdict_follows_the_assignment():
-    ok = pd.DataFrame([{"segment": "all", "min r": 0.9, "one-to-one": True, "consistent": True}])
-    assert hybrid_verdict(ok).level == PARTLY
-    assert hybrid_verdict(ok.assign(consistent=False)).level == FAILS
-    assert hybrid_verdict(None).level == UNDECIDED
-    verdicts = claim_verdicts(results({}, 0.0, 0.0), 2000, N_FFTS, hybrid=ok)
-    assert set(verdicts) == {"kl", "window", "separation", "hybrid"}
+def _endpoint(deltas: dict[tuple[str, str], tuple[float, float]]) -> pd.DataFrame:
+    """A music endpoint table with given (delta, Holm p) per (data set, representation)."""
+    return pd.DataFrame([{"dataset": d, "representation": r, "comparator": "NMF | stft-1024", "pieces": 20,
+                          "delta": delta, "low": delta - 0.3, "high": delta + 0.3, "p_holm": p, "floor": -2.0,
+                          "oracle": 12.0, "twin_delta": 0.1} for (d, r), (delta, p) in deltas.items()])
+
+
+def test_irregular_verdict_reads_the_music_endpoint():
+    both = {("a", "cqt"): (1.0, 0.01), ("b", "cqt"): (0.8, 0.02)}
+    assert irregular_verdict(_endpoint(both)).level == HOLDS
+    assert irregular_verdict(_endpoint({**both, ("b", "cqt"): (0.1, 0.6)})).level == PARTLY
+    assert irregular_verdict(_endpoint({("a", "cqt"): (-1.0, 0.01), ("b", "cqt"): (0.1, 0.6)})).level == FAILS
+    assert irregular_verdict(_endpoint({("a", "cqt"): (0.1, 0.6)})).level == UNDECIDED
+    assert irregular_verdict(None).level == UNDECIDED
+    evidence = irregular_verdict(_endpoint(both)).evidence
+    assert "a, cqt: +1.00 dB [+0.70, +1.30] against NMF | stft-1024 over 20 pieces" in evidence
+    verdicts = claim_verdicts(results({}, 0.0, 0.0), 2000, N_FFTS, irregular=_endpoint(both))
+    assert set(verdicts) == {"kl", "window", "separation", "irregular"}
 
 
 def test_missing_window_sizes_are_an_error():
