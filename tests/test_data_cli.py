@@ -82,3 +82,24 @@ def test_build_without_packages_says_how(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "apt-get download" in err and "fillets-ng-data-cs" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_build_stems_calls_the_named_builder(tmp_path, monkeypatch, capsys):
+    """``innmf corpus build-stems NAME --out P --subset`` runs that corpus's builder with those arguments."""
+    import importlib
+
+    import pytest
+
+    from innmf.tools import corpus_cli
+
+    calls = []
+    for name, (module, function, _) in corpus_cli.STEMS_BUILDERS.items():
+        mod = importlib.import_module(module)
+        assert callable(getattr(mod, function))
+        monkeypatch.setattr(mod, function, lambda out, subset=False, _n=name: calls.append((_n, out, subset)) or out)
+    assert main(["corpus", "build-stems", "muldjord", "--out", str(tmp_path / "m"), "--subset"]) == 0
+    assert main(["corpus", "build-stems", "ambience", "--out", str(tmp_path / "a")]) == 0
+    assert calls == [("muldjord", tmp_path / "m", True), ("ambience", tmp_path / "a", False)]
+    assert f"stems:{tmp_path / 'm'}" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["corpus", "build-stems", "timit", "--out", str(tmp_path)])

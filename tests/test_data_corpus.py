@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
-import tarfile
 import warnings
 from pathlib import Path
 
@@ -180,29 +178,10 @@ def test_source_selection():
     assert not en_f.selects(f"{voice}/digits/1.g722")
 
 
-def test_read_deb_matches_archive(tmp_path):
+def test_read_deb_matches_archive(tmp_path, make_deb):
     """A .deb assembled here (ar + tar.xz) reads back the files put in it."""
-
-    def tar_xz(files: dict[str, bytes]) -> bytes:
-        buf = io.BytesIO()
-        with tarfile.open(fileobj=buf, mode="w:xz") as tf:
-            for name, blob in files.items():
-                info = tarfile.TarInfo(name)
-                info.size = len(blob)
-                tf.addfile(info, io.BytesIO(blob))
-        return buf.getvalue()
-
-    members = {
-        "debian-binary": b"2.0\n",
-        "control.tar.xz": tar_xz({"./control": b"Package: demo\nVersion: 1.2-3\nDescription: x\n more\n"}),
-        "data.tar.xz": tar_xz({"./usr/a/x.g722": b"abc", "./usr/a/y.txt": b"zz"}),
-    }
-    blob = b"!<arch>\n"
-    for name, data in members.items():
-        blob += f"{name:<16}{0:<12}{0:<6}{0:<6}{100644:<8}{len(data):<10}`\n".encode() + data
-        blob += b"\n" if len(data) % 2 else b""
-    deb = tmp_path / "demo_1.2-3_all.deb"
-    deb.write_bytes(blob)
+    deb = make_deb(tmp_path / "demo_1.2-3_all.deb", b"Package: demo\nVersion: 1.2-3\nDescription: x\n more\n",
+                   {"./usr/a/x.g722": b"abc", "./usr/a/y.txt": b"zz"})
     control, files = embedded.read_deb(deb, lambda p: p.endswith(".g722"))
     assert control["Package"] == "demo" and control["Version"] == "1.2-3"
     assert files == {"./usr/a/x.g722": b"abc"}
@@ -373,3 +352,16 @@ def test_manifest_is_json_with_required_fields():
     for e in shipped["speakers"]:
         assert {"id", "sex", "language", "package", "version", "licence", "seconds", "sha256", "files"} <= set(e)
     assert sum(e["sex"] == "M" for e in shipped["speakers"]) == 2
+
+
+def test_a_book_tree_without_data_reads_the_running_checkouts_data(tmp_path, monkeypatch):
+    """``$INNMF_ROOT`` names a copied book tree (notebooks, no data/): the embedded data still resolves."""
+    from innmf.data.paths import PACKAGE, data_dir, repository_root
+
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.delenv("INNMF_DATA", raising=False)
+    monkeypatch.setenv("INNMF_ROOT", str(tmp_path))
+    assert repository_root() == tmp_path
+    assert data_dir() == PACKAGE.parent / "data"
+    (tmp_path / "data").mkdir()
+    assert data_dir() == tmp_path / "data"  # a tree with its own data uses it

@@ -45,6 +45,7 @@ from innmf.data.paths import data_dir
 from innmf.data.piano_render import RENDER_SR, SOUNDFONT, _package_version, render
 from innmf.data.sources.embedded import pcm_sha256, sha256_file
 from innmf.data.stems import SPLIT_FILE, default_music_dir
+from innmf.data.stems_build import verify_stems_build, write_stem
 
 VOICES = ("Soprano", "Alto", "Tenor", "Bass")
 N_PIECES = 30
@@ -309,12 +310,6 @@ def render_piece(score: Any, timbre: str, workdir: Path) -> tuple[dict[str, np.n
     return quantised, float(scale)
 
 
-def write_stem(path: Path, samples: np.ndarray) -> None:
-    """Write 16-bit samples as a mono FLAC file at ``SR`` (strongest compression: the subset ships in git)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(str(path), samples, SR, format="FLAC", subtype="PCM_16", compression_level=1.0)
-
-
 def check_registration(record: dict[str, Any]) -> None:
     """Re-derive the piece list from the installed music21 (part-list rule) and refuse a mismatch."""
     entries = catalogue()
@@ -359,7 +354,7 @@ def build_chorales(out: Path, subset: bool = False) -> Path:
                 stems, scales[timbre] = render_piece(score, timbre, Path(tmp))
                 for voice, samples in stems.items():
                     rel = f"{timbre}/{piece['name']}/{voice}.flac"
-                    write_stem(out / rel, samples)
+                    write_stem(out / rel, samples, SR)
                     files[rel] = {"sha256": sha256_file(out / rel), "pcm_sha256": pcm_sha256(samples), "frames": len(samples)}
             entries.append({k: piece[k] for k in ("name", "riemenschneider", "bwv", "title", "file", "split")} | {"scale": scales})
     for timbre in TIMBRES:
@@ -384,27 +379,8 @@ def build_chorales(out: Path, subset: bool = False) -> Path:
 
 
 def verify_build(folder: Path | None = None) -> list[str]:
-    """Compare a build's FLAC files with its manifest (file and decoded-sample hashes; no file left out or extra).
-
-    Returns:
-        One line per mismatch (empty when everything matches).
-    """
-    folder = folder or default_music_dir()
-    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    problems = []
-    for rel, entry in manifest["files"].items():
-        path = folder / rel
-        if not path.is_file():
-            problems.append(f"{path}: missing")
-            continue
-        if sha256_file(path) != entry["sha256"]:
-            problems.append(f"{path}: sha256 differs from {MANIFEST}")
-        pcm, _ = sf.read(str(path), dtype="int16")
-        if pcm_sha256(pcm) != entry["pcm_sha256"] or len(pcm) != entry["frames"]:
-            problems.append(f"{path}: decoded samples differ from {MANIFEST}")
-    extra = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.flac"))
-    problems += [f"{folder / rel}: not in {MANIFEST}" for rel in extra if rel not in manifest["files"]]
-    return problems
+    """Compare a build (default: the committed subset) with its manifest (:func:`innmf.data.stems_build.verify_stems_build`)."""
+    return verify_stems_build(folder or default_music_dir(), MANIFEST)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,6 +4,8 @@
   exits 1 when the corpus cannot serve the trial protocol (files at different rates: a warning).
 - ``innmf corpus trials --corpus SPEC -n N --seed S``: the trial records as JSON lines.
 - ``innmf corpus build [--download]``: regenerate ``data/speech`` from the Debian packages.
+- ``innmf corpus build-stems {chorales,muldjord,ambience} --out PATH``: a separation corpus with
+  exact stems for ``innmf reproduce --experiment music``.
 """
 
 from __future__ import annotations
@@ -114,6 +116,27 @@ def _build(args: argparse.Namespace) -> int:
     return 0
 
 
+STEMS_BUILDERS = {
+    "chorales": ("innmf.data.build_chorales", "build_chorales", "rendered Bach chorales, both timbres (fluidsynth, "
+                 "fluid-soundfont-gm, music21)"),
+    "muldjord": ("innmf.data.build_muldjord", "build_muldjord", "recorded guitar and backing stems "
+                 "(fretsonfire-songs-muldjord)"),
+    "ambience": ("innmf.data.build_ambience", "build_ambience", "speech over recorded ambience (ufoai-sound)"),
+}
+"""``innmf corpus build-stems NAME``: the separation corpora with exact stems (chapter "Music")."""
+
+
+def _build_stems(args: argparse.Namespace) -> int:
+    import importlib
+
+    module, function, _ = STEMS_BUILDERS[args.name]
+    out = Path(args.out).expanduser()
+    built = getattr(importlib.import_module(module), function)(out, subset=args.subset)
+    spec = f"chorales:{built}?timbre=ensemble" if args.name == "chorales" else f"stems:{built}"
+    print(f"{args.name}: built in {built}; run it with innmf reproduce --experiment music --corpus '{spec}'")
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``innmf corpus`` with its ``check``, ``trials`` and ``build`` subcommands."""
     corpus = subparsers.add_parser("corpus", help="speech corpora: check, draw trials, rebuild the embedded one",
@@ -144,3 +167,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     build.add_argument("--readme", default=str(root / "README.md"), help="README whose speaker section to update")
     build.add_argument("--no-progress", action="store_true", help="no progress bar")
     build.set_defaults(func=_build)
+
+    stems = sub.add_parser("build-stems", help="render or cut a separation corpus with exact stems (music chapter)")
+    stems.add_argument("name", choices=sorted(STEMS_BUILDERS),
+                       help="; ".join(f"{k}: {v[2]}" for k, v in sorted(STEMS_BUILDERS.items())))
+    stems.add_argument("--out", required=True, help="output folder")
+    stems.add_argument("--subset", action="store_true", help="only the small subset the repository commits")
+    stems.set_defaults(func=_build_stems)
