@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,7 @@ import soundfile as sf
 
 from innmf.experiments.music import run_music
 from innmf.experiments.store_files import StoreError
-from innmf.report.music import claim_verdict, endpoint, select_comparator, summary
+from innmf.report.music import claim_verdict, comparator_sensitivity, endpoint, select_comparator, summary
 
 SR = 8000
 
@@ -104,6 +105,25 @@ def test_endpoint_chooses_the_comparator_on_validation_and_judges_with_holm():
     # a comparator fixed elsewhere (e.g. the recorded run's) is used as given
     fixed = endpoint(rows, {"d": "NMF-raster-32ms | cqt"}).set_index("representation")
     assert fixed.loc["multires", "delta"] == pytest.approx(2.0, abs=0.05)
+    # the secondary, post-hoc comparison is against the test-best grid system whatever was chosen
+    assert set(fixed["posthoc_comparator"]) == {"NMF | stft-512"}
+    assert fixed.loc["multires", "posthoc_delta"] == pytest.approx(0.0, abs=0.05)
+    assert fixed.loc["cqt", "posthoc_delta"] == pytest.approx(1.0, abs=0.05)
+    assert fixed.loc["cqt", "posthoc_low"] < fixed.loc["cqt", "posthoc_delta"] < fixed.loc["cqt", "posthoc_high"]
+
+
+def test_comparator_sensitivity_ranks_every_candidate_on_both_parts():
+    """Validation and test disagree on the best grid system: the table says so and measures the difference to each."""
+    val = dict(MEANS) | {("NMF", "stft-1024"): 5.5}  # best on validation only
+    rows = pd.DataFrame(_rows("d", "validation", 4, val, 0) + _rows("d", "test", 20, MEANS, 1))
+    assert select_comparator(rows) == {"d": "NMF | stft-1024"}
+    table = comparator_sensitivity(rows)
+    cqt = table[table.representation == "cqt"].set_index("candidate")
+    assert list(cqt.index) == ["NMF | stft-512", "NMF | stft-1024", "NMF-raster-32ms | cqt"]  # by test rank
+    assert cqt["chosen"].tolist() == [False, True, False]
+    assert cqt["validation_rank"].tolist() == [2, 1, 3] and cqt["test_rank"].tolist() == [1, 2, 3]
+    np.testing.assert_allclose(cqt["delta"], [1.0, 2.0, 3.0], atol=0.05)
+    assert (cqt["low"] < cqt["delta"]).all() and (cqt["delta"] < cqt["high"]).all()
 
 
 def test_endpoint_without_validation_pieces_needs_a_comparator_and_summary_orders_by_sdr():
@@ -113,3 +133,22 @@ def test_endpoint_without_validation_pieces_needs_a_comparator_and_summary_order
     table = summary(rows)
     assert table.iloc[0]["system"] == "oracle | cqt"
     assert table.set_index("system").loc["floor | none", "over_floor"] == pytest.approx(0.0)
+
+
+def test_cli_default_store_is_per_corpus(stems_folder, tmp_path):
+    """Without --out, each corpus runs in its own store of the build folder (the chapter's), never a shared one."""
+    import shutil
+
+    other = tmp_path / "other"
+    shutil.copytree(stems_folder, other)
+    root = tmp_path / "checkout"
+    (root / "notebooks").mkdir(parents=True)
+    env = {**os.environ, "PYTHONWARNINGS": "", "INNMF_ROOT": str(root)}
+    outs = []
+    for folder in (stems_folder, other):
+        cmd = [sys.executable, "-m", "innmf", "reproduce", "--experiment", "music", "--corpus", f"stems:{folder}",
+               "--profile", "smoke", "--json", "--quiet", "--set", "test_iter=3", "--set", "train_iter=3"]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        outs.append(Path(json.loads(done.stdout)["out"]))
+    assert outs[0] != outs[1] and all(o.parent == root / "_build" / "results" and o.is_dir() for o in outs)

@@ -28,13 +28,18 @@ def repository_root() -> Path | None:
 
 
 def data_dir() -> Path:
-    """The embedded data: ``$INNMF_DATA``, else the checkout's ``data/``, else the packaged copy."""
+    """The embedded data: ``$INNMF_DATA``, else the checkout's ``data/``, else the packaged copy.
+
+    A checkout named by ``$INNMF_ROOT`` without a ``data/`` folder (a book source tree
+    copied alone) reads the data of the checkout the package runs from.
+    """
     env = os.environ.get("INNMF_DATA")
     if env:
         return Path(env)
-    root = repository_root()
-    if root is not None and (root / "data").is_dir():
-        return root / "data"
+    own = PACKAGE.parent
+    for root in (repository_root(), own if (own / "pyproject.toml").exists() else None):
+        if root is not None and (root / "data").is_dir():
+            return root / "data"
     return PACKAGE / "_data"
 
 

@@ -32,7 +32,8 @@ def _overrides(pairs: list[str]) -> dict[str, Any]:
 
 def run_music_command(args: argparse.Namespace) -> int:
     """Run the music experiment for ``innmf reproduce``; return the exit status."""
-    from innmf.experiments.music import music_settings, run_music
+    from innmf.data.paths import build_dir
+    from innmf.experiments.music import music_settings, run_music, store_key
 
     if args.from_store:
         raise ValueError("--from-store reads the speech store; re-run the music command with the same --out "
@@ -42,7 +43,8 @@ def run_music_command(args: argparse.Namespace) -> int:
     overrides = _overrides(args.overrides)
     music_settings(args.profile, **overrides)  # refuse a bad profile or setting before any work
     corpus = args.corpus or "default-music"
-    out = args.out or f"results/music-{args.profile}"
+    # The chapter's own store for the same corpus and settings, so each corpus gets its own.
+    out = args.out or str(build_dir() / "results" / f"music-{args.profile}-{store_key(corpus, overrides)}")
     try:
         df = run_music(corpus, profile=args.profile, out=out, workers=args.workers, progress=not args.quiet,
                        **overrides)
