@@ -47,7 +47,8 @@
 # %% tags=["parameters"]
 profile = "quick"  # smoke | quick | paper (innmf/experiments/music.py)
 corpus = "default-music"  # or another stems corpus spec, e.g. the piano timbre (see the README)
-overrides = {}  # any music setting, e.g. {"rank": 8}
+overrides = {}  # the book's speech settings (`innmf book --set`); the music experiment has its own
+music_overrides = {}  # any music setting, e.g. {"rank": 8}
 workers = 2  # local processes (one thread each)
 listen_piece = None  # a test piece to play back (default: the first)
 
@@ -64,9 +65,9 @@ from innmf.report import figures
 from innmf.report import music as report
 from innmf.report.format import format_table, signed
 
-S = music_settings(profile, **overrides)
+S = music_settings(profile, **music_overrides)
 data = load_stems(corpus, sr=int(S["sr"]))
-store = build_dir() / "results" / f"music-{profile}-{store_key(corpus, overrides)}"
+store = build_dir() / "results" / f"music-{profile}-{store_key(corpus, music_overrides)}"
 
 # %% [markdown]
 # ## The data: chorales with exact stems
@@ -163,6 +164,34 @@ if endpoint is not None:
     fig = report.plot_endpoint(recorded, endpoint)
 
 # %% [markdown]
+# ### How much the verdict leans on the validation pieces
+# The registered rule chooses the grid comparator on 4 validation pieces. Four pieces can
+# choose badly, so here, as a secondary analysis that judges nothing, iN-NMF is set
+# against *every* grid system on the test pieces (unadjusted 95 % intervals), with each
+# system's rank on the validation and on the test pieces. The comparison with the system
+# best on the test pieces is chosen after seeing them, so it favours the grid.
+
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "iN-NMF on each irregular representation minus every grid system on the test pieces (mean and unadjusted 95 % interval), grid systems ordered by their test SDR, best at the top, with their validation rank in brackets; the filled marker is the pre-registered comparator.", "name": "fig-music-sensitivity"}}
+if endpoint is not None:
+    sensitivity = report.comparator_sensitivity(recorded, comparators)
+    fig = report.plot_sensitivity(sensitivity)
+
+# %% tags=["hide-input"]
+if endpoint is not None:
+    lines = []
+    for d, part in sensitivity.groupby("dataset", sort=False):
+        chosen = part[part["chosen"]].iloc[0]
+        n = part["candidate"].nunique()
+        post = endpoint[endpoint.dataset == d]
+        lines.append(
+            f"- **{d}**: the comparator chosen on the validation pieces, {chosen['candidate']}, ranks "
+            f"{int(chosen['test_rank'])} of {n} grid systems on the test pieces. Against the one best on them, "
+            + "; ".join(f"{r['posthoc_comparator']}, iN-NMF on {r['representation']} differs by "
+                        f"{r['posthoc_delta']:+.2f} dB [{r['posthoc_low']:+.2f}, {r['posthoc_high']:+.2f}]"
+                        for r in post.to_dict("records")) + ".")
+    display(Markdown("\n".join(lines)))
+
+# %% [markdown]
 # Every system of the recorded run, on the test pieces, with the floor and the oracle
 # ceilings (means over pieces of the per-piece mean over voices; "over floor" is the
 # paired gain over giving each voice a quarter of the mixture):
@@ -183,7 +212,7 @@ if recorded is not None:
 # where that system is in this run, else against its best grid system, labelled as such.
 
 # %% tags=["hide-input"]
-rows = run_music(corpus, profile=profile, out=store, workers=workers, **overrides)
+rows = run_music(corpus, profile=profile, out=store, workers=workers, **music_overrides)
 mine = report.summary(rows)
 display(format_table(
     mine, {"dataset": "data set", "system": "system", "pieces": "pieces", "sdr": "SDR (dB)",
@@ -213,7 +242,7 @@ display(format_table(
 
 # %% tags=["hide-input"]
 labels = ["iN-NMF | cqt", comparator, "floor | none", "oracle | cqt"]
-piece_stems, estimates = listen(corpus, store, first, labels, profile=profile, **overrides)
+piece_stems, estimates = listen(corpus, store, first, labels, profile=profile, **music_overrides)
 voices = list(piece_stems)
 players = []
 for voice in ("soprano", "bass"):

@@ -249,6 +249,11 @@ def irregular_verdict(endpoint: pd.DataFrame | None) -> Verdict:
                      f"against {r['comparator']} over {r['pieces']} pieces (Holm p = {r['p_holm']:.3g}; floor "
                      f"{r['floor']:.1f} dB, oracle {r['oracle']:.1f} dB)")
     evidence = "SDR of iN-NMF minus the grid comparator: " + "; ".join(parts)
+    if "posthoc_delta" in endpoint.columns:
+        evidence += (". Secondary, chosen after seeing the test pieces: against the grid system best on them, "
+                     + "; ".join(f"{r['dataset']}, {r['representation']}: {r['posthoc_delta']:+.2f} dB "
+                                 f"[{r['posthoc_low']:+.2f}, {r['posthoc_high']:+.2f}] against {r['posthoc_comparator']}"
+                                 for r in endpoint.to_dict("records")))
     states = set(claims.values())
     if states == {"supported"}:
         level = HOLDS
