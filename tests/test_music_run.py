@@ -152,3 +152,27 @@ def test_cli_default_store_is_per_corpus(stems_folder, tmp_path):
         assert done.returncode == 0, done.stderr
         outs.append(Path(json.loads(done.stdout)["out"]))
     assert outs[0] != outs[1] and all(o.parent == root / "_build" / "results" and o.is_dir() for o in outs)
+
+
+def test_recorded_runs_are_judged_each_in_its_own_family(tmp_path, monkeypatch):
+    """The chorale run and the addendum: comparators and Holm within each run, never across."""
+    from innmf.report import music
+
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "results" / "music").mkdir(parents=True)
+    monkeypatch.setenv("INNMF_ROOT", str(tmp_path))
+    assert music.recorded_runs() == {} and music.recorded_endpoint() is None and music.recorded_rows() is None
+    first = pd.DataFrame(_rows("a", "validation", 4, MEANS, 0) + _rows("a", "test", 20, MEANS, 1))
+    other = dict(MEANS) | {("NMF", "stft-1024"): 7.0}  # another comparator, another family
+    second = pd.DataFrame(_rows("b", "validation", 4, other, 2) + _rows("b", "test", 20, other, 3))
+    first.to_csv(tmp_path / "results" / "music" / "rows.csv", index=False)
+    second.to_csv(tmp_path / "results" / "music" / "addendum-rows.csv", index=False)
+    table = music.recorded_endpoint()
+    assert list(table["family"].unique()) == ["chorales", "addendum-1"]
+    for family, rows in (("chorales", first), ("addendum-1", second)):
+        alone = endpoint(rows)
+        part = table[table["family"] == family].reset_index(drop=True)
+        np.testing.assert_allclose(part["p_holm"], alone["p_holm"])
+        assert list(part["comparator"]) == list(alone["comparator"])
+    assert set(table.loc[table.dataset == "b", "comparator"]) == {"NMF | stft-1024"}
+    assert len(music.recorded_rows()) == len(first) + len(second)

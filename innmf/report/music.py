@@ -226,17 +226,35 @@ def summary(rows: pd.DataFrame, split: str = "test") -> pd.DataFrame:
     return table.sort_values(["dataset", "sdr"], ascending=[True, False]).reset_index(drop=True)
 
 
-RECORDED = ("results", "music", "rows.csv")
-"""Where the recorded run's rows are kept in the repository (results/music/README.md)."""
+RECORDED = {"chorales": ("results", "music", "rows.csv"), "addendum-1": ("results", "music", "addendum-rows.csv")}
+"""The recorded runs kept in the repository, one Holm family each (results/music/README.md): the
+pre-registered chorale run (PREREGISTRATION.md) and the recorded stems and ambience of ADDENDUM-1.md."""
 
 
-def recorded_rows() -> pd.DataFrame | None:
-    """The recorded run's rows (every data set), or None outside a checkout that has them."""
+def recorded_runs() -> dict[str, pd.DataFrame]:
+    """Each recorded run's rows by family (those this checkout has; empty outside a checkout)."""
     from innmf.data.paths import repository_root
 
     root = repository_root()
-    path = root.joinpath(*RECORDED) if root is not None else None
-    return pd.read_csv(path) if path is not None and path.exists() else None
+    if root is None:
+        return {}
+    paths = {family: root.joinpath(*parts) for family, parts in RECORDED.items()}
+    return {family: pd.read_csv(path) for family, path in paths.items() if path.exists()}
+
+
+def recorded_rows() -> pd.DataFrame | None:
+    """Every recorded run's rows together (their data sets are distinct), or None when there are none."""
+    runs = recorded_runs()
+    return pd.concat(runs.values(), ignore_index=True) if runs else None
+
+
+def recorded_endpoint() -> pd.DataFrame | None:
+    """The primary endpoint of every recorded run, each judged within its own family (its Holm
+    adjustment and its comparators chosen on its validation pieces); a ``family`` column says which."""
+    runs = recorded_runs()
+    if not runs:
+        return None
+    return pd.concat([endpoint(rows).assign(family=family) for family, rows in runs.items()], ignore_index=True)
 
 
 def plot_endpoint(rows: pd.DataFrame, table: pd.DataFrame, ax: Any = None) -> Any:

@@ -1,6 +1,6 @@
 """``innmf reproduce --experiment music``: the music experiment on any stems corpus.
 
-Runs :func:`innmf.experiments.music.run_music` (chapter "Music: irregular
+Runs :func:`innmf.experiments.music.run_music` (chapter "Music and sound scenes: irregular
 representations with ground truth") with the profile and ``--set`` overrides,
 resumably in ``--out``, and prints every row (``--json``: one object
 ``{"experiment": "music", "profile", "corpus", "out", "rows": [{experiment, dataset,
