@@ -311,3 +311,15 @@ def test_ctrl_c_prints_one_line_and_keeps_the_previous_book(tmp_path: Path):
                                         f"{root.resolve() / '_build' / 'html'} is unchanged."]
     assert previous.read_text() == "<html>the previous book</html>"
     assert not list((root / "_build" / ".executed").glob("*.ipynb"))  # no half-executed chapter cached
+
+
+def test_executed_notebook_keeps_no_copy_of_its_input(tmp_path: Path):
+    """papermill stores a notebook given in memory as its input_path; the page's source must not carry it."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["injected-parameters"]})])
+    nb.metadata["papermill"] = {"input_path": {"cells": [{"source": "```{solution-start} ex\n```"}]}, "output_path": "x"}
+    path = tmp_path / "page.ipynb"
+    nbformat.write(nb, path)
+    book_execute.tidy_executed(path, {"profile": "smoke"})
+    text = path.read_text()
+    assert "solution-start" not in text and json.loads(text)["metadata"]["papermill"]["input_path"] is None
+    assert "remove-cell" in json.loads(text)["cells"][0]["metadata"]["tags"]

@@ -298,7 +298,7 @@ def fit_point_nmf(m, weights, A, B, rank: int, n_iter: int, seed: int = 0, W: np
         rank: K in the paper.
         n_iter: number of iterations (0 returns the initialisation).
         seed: seeds ``numpy.random.default_rng`` for the factors not given:
-            sqrt(mean(m) / K) |N(0, 1)| (scikit-learn's ``"random"``, the mean weighted by
+            ``sqrt(mean(m) / K) |N(0, 1)|`` (scikit-learn's ``"random"``, the mean weighted by
             w), W drawn first, then H (W's draws are made even when W is given, so H does
             not depend on that).
         W, H: initial factors (copied), or None.

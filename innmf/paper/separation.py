@@ -73,7 +73,7 @@ def separate(
         mixture: the mixture signal, 1-D (16 kHz in the paper).
         n_fft: window size N of the paper's STFT (hop N/2).
         source_models: V̂_i = W_i @ H_i for each source, each of shape
-            (n_fft//2 + 1, n_frames), modelling the compressed magnitude |X|^p.
+            (n_fft//2 + 1, n_frames), modelling the compressed magnitude ``|X|^p``.
         power: the compression exponent p (0.5 in the paper).
         eps: silence threshold passed to :func:`wiener_masks`.
 

@@ -64,7 +64,7 @@ def stft_points(x: np.ndarray, sr: float, n_fft: int, hop: int | None = None, na
         n_fft: window size N.
         hop: hop (default N/2).
         name: source name (default ``stft-N``).
-        calibrated: scale so a sinusoid of amplitude A reads A/2 (else the orthonormal |X|).
+        calibrated: scale so a sinusoid of amplitude A reads A/2 (else the orthonormal ``|X|``).
     """
     X = np.abs(stft(x, n_fft, hop))
     if calibrated:

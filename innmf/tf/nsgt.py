@@ -277,7 +277,7 @@ class NSGTPlan:
         return np.repeat(self.areas, self.n_coefs)
 
     def points(self, coefs: Sequence[np.ndarray], name: str = "nsgt") -> PointCloud:
-        """|c| as a :class:`PointCloud` (band centre frequency, coefficient time)."""
+        """``|c|`` as a :class:`PointCloud` (band centre frequency, coefficient time)."""
         mags = [np.abs(c) for c in self._check_coefs(coefs)]
         return PointCloud.from_bins(self.times, self.freqs, mags, name, self.sr, self.duration)
 

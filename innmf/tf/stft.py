@@ -286,7 +286,7 @@ def amplitude_scale(n_fft: int) -> float:
 
 
 def magnitude(x: np.ndarray, n_fft: int, power: float = 0.5, hop: int | None = None) -> np.ndarray:
-    """Compressed magnitude spectrogram |X|^p (p = 0.5 in the paper). Used by every chapter.
+    """Compressed magnitude spectrogram ``|X|^p`` (p = 0.5 in the paper). Used by every chapter.
 
     Args:
         x: mono signal, 1-D.
@@ -295,7 +295,7 @@ def magnitude(x: np.ndarray, n_fft: int, power: float = 0.5, hop: int | None = N
         hop: hop in samples (default N//2).
 
     Returns:
-        |X|^p, shape (n_fft//2 + 1, n_frames), non-negative.
+        ``|X|^p``, shape (n_fft//2 + 1, n_frames), non-negative.
     """
     power = check_float(power, "power (the exponent p)", above=0.0)
     return np.abs(stft(x, n_fft, hop)) ** power

@@ -98,7 +98,7 @@ def chapter_parameters(source: Path, parameters: dict[str, Any]) -> dict[str, An
 
 
 def tidy_executed(path: Path, record: dict[str, str] | None = None) -> None:
-    """Hide papermill's injected parameters cell and record the execution's provenance.
+    """Hide papermill's injected parameters cell, record the execution's provenance, drop the input's copy.
 
     The injected cell repeats the parameters cell with this build's values; readers
     see the parameters cell and, at the page's foot, the provenance ``record``.
@@ -112,6 +112,11 @@ def tidy_executed(path: Path, record: dict[str, str] | None = None) -> None:
             tags.append("remove-cell")
     if record is not None:
         nb.metadata[PROVENANCE_KEY] = dict(record)
+    papermill = nb.metadata.get("papermill", {})
+    if not isinstance(papermill.get("input_path"), (str, type(None))):
+        # papermill records a notebook passed in memory as the whole notebook: every cell
+        # again (the student edition's solutions too) in the page's downloadable source.
+        papermill["input_path"] = None
     nbformat.write(nb, path)
 
 
