@@ -283,16 +283,26 @@ def plot_endpoint(rows: pd.DataFrame, table: pd.DataFrame, ax: Any = None) -> An
     ax.set_yticklabels([f"{d}\n{rep}" for d, rep in zip(table["dataset"], table["representation"])])
     ax.set_ylim(len(table) - 0.5, -0.5)
     ax.set_xlabel("SDR of iN-NMF − SDR of the grid comparator (dB)")
-    ax.legend(loc="lower right", fontsize="small")
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize="small", frameon=False)
     ax.figure.tight_layout()
     return ax.figure
+
+
+def _short(system: str) -> str:
+    """``NMF | stft-2048`` → ``STFT 2048``, ``NMF-raster-16ms | cqt`` → ``raster 16 ms``: labels that fit a panel."""
+    method, rep = system.split(" | ")
+    if method.startswith("NMF-raster-"):
+        return f"raster {method.removeprefix('NMF-raster-').removesuffix('ms')} ms"
+    if rep.startswith("stft-"):
+        return f"STFT {rep.removeprefix('stft-')}"
+    return rep.replace("cqt-matrix", "CQT matrix") if method == "NMF" else system
 
 
 def plot_sensitivity(table: pd.DataFrame) -> Any:
     """One panel per data set: iN-NMF minus each grid candidate (95 % interval), one colour per representation.
 
     Candidates are ordered by their test-piece SDR (best at the top) and labelled with their
-    validation rank; the pre-registered comparator is drawn filled, the others hollow.
+    validation rank in brackets; the pre-registered comparator is drawn filled, the others hollow.
 
     Args:
         table: :func:`comparator_sensitivity`.
@@ -303,10 +313,14 @@ def plot_sensitivity(table: pd.DataFrame) -> Any:
     import matplotlib.pyplot as plt
 
     datasets = list(dict.fromkeys(table["dataset"]))
-    fig, axes = plt.subplots(1, len(datasets), figsize=(5.4 * len(datasets), 3.8), squeeze=False, sharex=True,
+    ncols = min(2, len(datasets))
+    nrows = -(-len(datasets) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.3 * ncols, 3.0 * nrows), squeeze=False, sharex=True,
                              layout="constrained")
+    for ax in axes.flat[len(datasets):]:
+        ax.set_visible(False)
     reps = list(dict.fromkeys(table["representation"]))
-    for ax, dataset in zip(axes[0], datasets):
+    for ax, dataset in zip(axes.flat, datasets):
         part = table[table["dataset"] == dataset]
         order = part.drop_duplicates("candidate").sort_values("test_rank")
         ys = {c: i for i, c in enumerate(order["candidate"])}
@@ -318,11 +332,12 @@ def plot_sensitivity(table: pd.DataFrame) -> Any:
                             label=rep if r["candidate"] == order["candidate"].iloc[0] else None)
         ax.axvline(0.0, color="k", lw=0.8)
         ax.set_yticks(range(len(ys)))
-        ax.set_yticklabels([f"{c} (val. {int(v)})" if np.isfinite(v) else c
-                            for c, v in zip(order["candidate"], order["validation_rank"])], fontsize="small")
+        ax.set_yticklabels([f"{_short(c)} ({int(v)})" if np.isfinite(v) else _short(c)
+                            for c, v in zip(order["candidate"], order["validation_rank"])])
         ax.set_ylim(len(ys) - 0.5, -0.5)
         ax.set_title(dataset)
-        ax.set_xlabel("SDR of iN-NMF − SDR of the grid system (dB)")
+    for ax in axes[-1]:
+        ax.set_xlabel("iN-NMF − grid system (SDR, dB)")
     axes[0][0].legend(title="iN-NMF on", fontsize="small", loc="lower left")
     return fig
 
