@@ -97,11 +97,11 @@ display(figures.audio_table([("mixture", sum(stems.values()))] + [(v, x) for v, 
 # `data/music/ambience.json`; provenance and licences in their READMEs):
 #
 # - **recorded stems**: the four songs that Debian's `fretsonfire-songs-muldjord` ships as
-#   separate guitar and backing recordings (CC BY-SA 3.0), cut into 12 s excerpts; two songs
-#   train, a third chooses the comparator, the fourth tests;
+#   guitar and backing recordings of their own (licence `CC BY-SA 3.0`), cut into 12 s
+#   excerpts; two songs train, a third chooses the comparator, the fourth tests;
 # - **speech in recorded scenes**: speech from the embedded corpus over recorded ambience
 #   loops of Debian's `ufoai-sound` (a city, crickets, a mine pump, a night scene; licence per
-#   file), at 0 dB signal-to-noise ratio, split by speaker and by scene.
+#   file), speech and ambience at equal level, split by speaker and by scene.
 #
 # The repository ships two training and two test pieces of each; `innmf corpus build-stems
 # muldjord --out PATH` (or `ambience`) builds all of them. One committed test piece of each:
