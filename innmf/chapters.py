@@ -164,3 +164,26 @@ def check_coordinate_shift(n_small: int, n_large: int, sample_rate: int, answer:
 
     expected = abs(hz(n_small) - hz(n_large))
     return check(answer, expected, f"largest shift between N = {n_small} and N = {n_large} (Hz)")
+
+
+def recorded_cost(root: str | Path | None = None) -> Any:
+    """The method's cost for the findings page: :func:`innmf.report.summary.store_cost` of the recorded
+    run (``results/paper-embedded``) and the recorded study's second draw of the paper's networks
+    (``results/inr-study/draw-2``), with the one-thread CPU speed record of ``results/bench``; None when
+    the checkout lacks either store."""
+    import json
+
+    from innmf.experiments.inr_study import slug
+    from innmf.report.summary import store_cost
+
+    root = Path(root) if root is not None else (repository_root() or Path.cwd())
+    run, alone = root / RECORDED_RUN, root / RECORDED_STUDY / slug("draw 2")
+    if not ((run / "trials").is_dir() and (alone / "trials").is_dir()):
+        return None
+    bench = None
+    for path in sorted((root / "results" / "bench").glob("cpu-*.json")):
+        record = json.loads(path.read_text())
+        if record.get("threads") == 1 and "innmf_epoch_ms" in record:
+            bench = record
+            break
+    return store_cost(run, alone, bench)

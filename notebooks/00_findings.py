@@ -33,7 +33,7 @@ results_from = None  # read an existing store instead of computing
 from IPython.display import Markdown, display
 
 from innmf.accel.runtime import use_threads
-from innmf.chapters import chapter_results, recorded_results
+from innmf.chapters import chapter_results, recorded_cost, recorded_results
 from innmf.experiments.settings import get_profile
 from innmf.report import figures
 from innmf.report import music as music_report
@@ -71,7 +71,7 @@ summary.summary_figure(endpoints, irregular, lines)
 # %% tags=["hide-input"]
 display(Markdown(f"The verdicts, read from the {judge} and, for the fourth claim, the recorded music runs "
                  f"(each line: the verdict, then why):\n\n" + summary.lines_markdown(lines) + "\n\n"
-                 + summary.cost_text(summary.recorded_cost())))
+                 + summary.cost_text(recorded_cost())))
 
 # %% [markdown]
 # ### What reproduced, what did not

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from innmf.chapters import recorded_cost
 from innmf.report import summary
 from innmf.report.endpoints import FAILS, HOLDS, PARTLY, endpoint_table, readable
 from innmf.report.verdicts import claim_verdicts
@@ -97,7 +98,7 @@ def test_the_cost_is_read_from_the_stores(tmp_path: Path) -> None:
 
 
 def test_the_recorded_cost_when_the_checkout_has_it() -> None:
-    cost = summary.recorded_cost()
+    cost = recorded_cost()
     if cost is None:
         pytest.skip("this checkout holds no recorded run and study")
     assert cost.trials >= cost.alone_trials > 0 and cost.alone_median < cost.trial_median

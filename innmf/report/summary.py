@@ -9,7 +9,7 @@ each computed from the results every time the book is built:
   claim with one row per data set and irregular representation, against 0;
 - :func:`claim_lines`: one line per claim, its verdict and the reason, built from the
   endpoint tables of :mod:`innmf.report.endpoints` and :mod:`innmf.report.music`;
-- :func:`recorded_cost` and :func:`cost_text`: what a trial of the paper's protocol
+- :func:`innmf.chapters.recorded_cost` and :func:`cost_text`: what a trial of the paper's protocol
   costs with and without the NMF-based methods (per-trial seconds from two results
   stores, medians) and what one dictionary fit costs iN-NMF against NMF (the recorded
   speed measurements);
@@ -25,7 +25,6 @@ rules, so the line and the findings table never disagree).
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -412,27 +411,6 @@ def store_cost(run: str | Path, alone: str | Path, bench: Mapping[str, Any] | No
     return Cost(tuple(settings.get("methods", ())), float(np.median(seconds["run"])), len(seconds["run"]),
                 float(np.median(seconds["alone"])), len(seconds["alone"]), differs, settings.get("threads"),
                 len(sizes), fit)
-
-
-def recorded_cost(root: str | Path | None = None) -> Cost | None:
-    """:func:`store_cost` of the recorded run (``results/paper-embedded``) and the recorded study's
-    second draw of the paper's networks (``results/inr-study/draw-2``), with the one-thread CPU speed
-    record of ``results/bench``; None when the checkout lacks either store."""
-    from innmf.chapters import RECORDED_RUN, RECORDED_STUDY
-    from innmf.data.paths import repository_root
-    from innmf.experiments.inr_study import slug
-
-    root = Path(root) if root is not None else (repository_root() or Path.cwd())
-    run, alone = root / RECORDED_RUN, root / RECORDED_STUDY / slug("draw 2")
-    if not ((run / "trials").is_dir() and (alone / "trials").is_dir()):
-        return None
-    bench = None
-    for path in sorted((root / "results" / "bench").glob("cpu-*.json")):
-        record = json.loads(path.read_text())
-        if record.get("threads") == 1 and "innmf_epoch_ms" in record:
-            bench = record
-            break
-    return store_cost(run, alone, bench)
 
 
 def cost_text(cost: Cost | None) -> str:
