@@ -126,7 +126,8 @@ display(figures.audio_table(recorded_players, int(S["sr"])))
 # coefficients, so **its own hop**: a third of a second at 50 Hz, 5 ms at 3.7 kHz. Its matrix
 # form gives every band the hop of the fastest one (a grid). The two-resolution cloud
 # holds the points of the STFTs at N = 256 and 2048 at once. Each point weighs the
-# time-frequency area it stands for, the same for every method.
+# time-frequency area it stands for, the same for every method. {numref}`fig-music-reps`
+# draws a test mixture as a grid and as constant-Q points.
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "The first seconds of a test mixture as the STFT grid (left) and as the constant-Q points with a hop per band (right): low bands are sampled sparsely in time, high bands densely.", "name": "fig-music-reps"}}
 fig = report.plot_representations(sum(stems.values()), S["sr"], S["cqt"])
@@ -168,7 +169,8 @@ print(f"{len(data.pieces)} pieces of {len(data.sources)} voices ({', '.join(data
 #
 # For each data set and each irregular representation: the SDR of iN-NMF minus that of the
 # grid system with the best SDR on the data set's validation pieces, averaged over its test
-# pieces (the unit of inference), with a t interval and Holm's adjustment within each run.
+# pieces (the unit of inference), with a t interval and Holm's adjustment within each run;
+# {numref}`fig-music-endpoint` shows every test piece's difference behind each mean.
 
 # %% tags=["hide-input"]
 recorded = report.recorded_rows()
@@ -211,10 +213,11 @@ if endpoint is not None:
 # %% [markdown]
 # ### How much the verdict leans on the validation pieces
 # The registered rule chooses the grid comparator on each data set's validation pieces
-# (4 to 15 of them). So few pieces can choose badly, so here, as a secondary analysis that judges nothing, iN-NMF is set
-# against *every* grid system on the test pieces (unadjusted 95 % intervals), with each
-# system's rank on the validation and on the test pieces. The comparison with the system
-# best on the test pieces is chosen after seeing them, so it favours the grid.
+# (4 to 15 of them), and so few pieces can choose badly. Here, as a secondary analysis
+# that judges nothing, iN-NMF is set against *every* grid system on the test pieces
+# (unadjusted 95 % intervals), with each system's rank on the validation and on the test
+# pieces ({numref}`fig-music-sensitivity`). The comparison with the system best on the
+# test pieces is chosen after seeing them, so it favours the grid.
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "iN-NMF on each irregular representation minus every grid system on the test pieces (mean and unadjusted 95 % interval), grid systems (NMF on an STFT of N samples, on the constant-Q matrix, on a constant-Q raster) ordered by their test SDR, best at the top, with their validation rank in brackets; the filled marker is the pre-registered comparator.", "name": "fig-music-sensitivity"}}
 if endpoint is not None:
