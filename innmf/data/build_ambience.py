@@ -21,7 +21,6 @@ loader is :func:`innmf.data.stems.load_stems` (``stems:PATH``); provenance and p
 
 from __future__ import annotations
 
-import argparse
 import fnmatch
 import hashlib
 import io
@@ -387,10 +386,7 @@ def survey(control: Mapping[str, str], oggs: Mapping[str, bytes], copyright_text
 
 def read_registration(path: Path | None = None) -> dict[str, Any]:
     """The committed pre-registration record (``data/music/ambience.json``)."""
-    path = path or registration_path()
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing; restore data/music from git (it is the pre-registered piece list).")
-    return json.loads(path.read_text(encoding="utf-8"))
+    return stems_build.read_registration(path or registration_path())
 
 
 def register_ambience(path: Path | None = None, deb: Path | None = None) -> dict[str, Any]:
@@ -406,13 +402,7 @@ def register_ambience(path: Path | None = None, deb: Path | None = None) -> dict
     path = path or registration_path()
     deb = find_deb(deb)
     record = survey(*read_package(deb), deb=deb)
-    text = json.dumps(record, indent=1, ensure_ascii=False) + "\n"
-    if path.is_file() and path.read_text(encoding="utf-8") != text:
-        raise CorpusError(f"{path} exists and differs from what {deb.name} and data/speech give now; a pre-registration "
-                          "is not rewritten silently. Delete it yourself if the change is intended.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return record
+    return stems_build.write_registration(path, record, f"{deb.name} and data/speech")
 
 
 def _check_inputs(record: Mapping[str, Any], control: Mapping[str, str], oggs: Mapping[str, bytes], deb: Path) -> None:
@@ -495,13 +485,7 @@ def verify_build(folder: Path | None = None) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: ``python -m innmf.data.build_ambience [--register] [--subset] [--out PATH] [--deb FILE]``."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=None,
-                        help=f"build folder (default: {DEFAULT_OUT}, or data/music/ambience with --subset)")
-    parser.add_argument("--deb", type=Path, default=None, help=f"the {PACKAGE} .deb (default: found in {stems_build.deb_cache()} or "
-                        "/var/cache/apt/archives, else fetched with apt-get download)")
-    parser.add_argument("--subset", action="store_true", help="only the committed subset (2 fit + 2 test pieces)")
-    parser.add_argument("--register", action="store_true", help="write data/music/ambience.json (the pre-registration) and stop")
+    parser = stems_build.builder_parser(__doc__.splitlines()[0], "ambience", DEFAULT_OUT, "2 fit + 2 test pieces", PACKAGE)
     args = parser.parse_args(argv)
     start = time.perf_counter()
     if args.register:
@@ -511,9 +495,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{kept} of {len(record['ambience'])} ambience files kept, in {registration_path()}")
         return 0
     out = build_ambience(args.out or (ambience_dir() if args.subset else DEFAULT_OUT), deb=args.deb, subset=args.subset)
-    size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
-    n = len(json.loads((out / MANIFEST).read_text(encoding="utf-8"))["files"])
-    print(f"{out}: {n} stems, {size / 1e6:.2f} MB, {time.perf_counter() - start:.0f} s")
+    stems_build.report_build(out, start, MANIFEST)
     return 0
 
 

@@ -27,7 +27,6 @@ The loader is :func:`innmf.data.stems.load_stems` (``default-music``, ``chorales
 
 from __future__ import annotations
 
-import argparse
 import json
 import tempfile
 import time
@@ -45,6 +44,7 @@ from innmf.data.paths import data_dir
 from innmf.data.piano_render import RENDER_SR, SOUNDFONT, _package_version, render
 from innmf.data.sources.embedded import pcm_sha256, sha256_file
 from innmf.data.stems import SPLIT_FILE, default_music_dir
+from innmf.data import stems_build
 from innmf.data.stems_build import verify_stems_build, write_stem
 
 VOICES = ("Soprano", "Alto", "Tenor", "Bass")
@@ -252,10 +252,7 @@ def registration_path() -> Path:
 
 def read_registration(path: Path | None = None) -> dict[str, Any]:
     """The committed pre-registration record."""
-    path = path or registration_path()
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing; restore data/music from git (it is the pre-registered piece list).")
-    return json.loads(path.read_text(encoding="utf-8"))
+    return stems_build.read_registration(path or registration_path())
 
 
 def register_chorales(path: Path | None = None) -> dict[str, Any]:
@@ -269,13 +266,7 @@ def register_chorales(path: Path | None = None) -> dict[str, Any]:
     """
     path = path or registration_path()
     record = registration()
-    text = json.dumps(record, indent=1, ensure_ascii=False) + "\n"
-    if path.is_file() and path.read_text(encoding="utf-8") != text:
-        raise CorpusError(f"{path} exists and differs from what music21 gives now; a pre-registration is not "
-                          "rewritten silently. Delete it yourself if the change is intended.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return record
+    return stems_build.write_registration(path, record, "music21")
 
 
 def render_piece(score: Any, timbre: str, workdir: Path) -> tuple[dict[str, np.ndarray], float]:
@@ -385,11 +376,7 @@ def verify_build(folder: Path | None = None) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: ``python -m innmf.data.build_chorales [--register] [--subset] [--out PATH]``."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=None,
-                        help=f"build folder (default: {DEFAULT_OUT}, or data/music/chorales with --subset)")
-    parser.add_argument("--subset", action="store_true", help="only the committed subset (3 fit + 3 test pieces)")
-    parser.add_argument("--register", action="store_true", help="write data/music/chorales.json (the pre-registration) and stop")
+    parser = stems_build.builder_parser(__doc__.splitlines()[0], "chorales", DEFAULT_OUT, "3 fit + 3 test pieces")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     if args.register:
@@ -399,9 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     out = args.out or (default_music_dir() if args.subset else DEFAULT_OUT)
     out = build_chorales(out, subset=args.subset)
-    size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
-    n = len(json.loads((out / MANIFEST).read_text(encoding="utf-8"))["files"])
-    print(f"{out}: {n} stems, {size / 1e6:.2f} MB, {time.perf_counter() - start:.0f} s")
+    stems_build.report_build(out, start, MANIFEST)
     return 0
 
 

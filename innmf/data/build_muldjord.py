@@ -20,7 +20,6 @@ in ``data/music/muldjord/README.md``.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import io
 import json
@@ -256,10 +255,7 @@ def settings() -> dict[str, Any]:
 
 def read_registration(path: Path | None = None) -> dict[str, Any]:
     """The committed pre-registration record (``data/music/muldjord.json``)."""
-    path = path or registration_path()
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing; restore data/music from git (it is the pre-registered excerpt list).")
-    return json.loads(path.read_text(encoding="utf-8"))
+    return stems_build.read_registration(path or registration_path())
 
 
 def register_muldjord(path: Path | None = None, deb: Path | None = None) -> dict[str, Any]:
@@ -276,13 +272,7 @@ def register_muldjord(path: Path | None = None, deb: Path | None = None) -> dict
     deb = find_deb(deb)
     control, songs, _ = read_package(deb)
     record = survey(control, songs, deb)
-    text = json.dumps(record, indent=1, ensure_ascii=False) + "\n"
-    if path.is_file() and path.read_text(encoding="utf-8") != text:
-        raise CorpusError(f"{path} exists and differs from what {deb.name} gives now; a pre-registration is not "
-                          "rewritten silently. Delete it yourself if the change is intended.")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return record
+    return stems_build.write_registration(path, record, deb.name)
 
 
 def build_muldjord(out: Path, deb: Path | None = None, subset: bool = False) -> Path:
@@ -353,13 +343,7 @@ def verify_build(folder: Path | None = None) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: ``python -m innmf.data.build_muldjord [--register] [--subset] [--out PATH] [--deb FILE]``."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=None,
-                        help=f"build folder (default: {DEFAULT_OUT}, or data/music/muldjord with --subset)")
-    parser.add_argument("--deb", type=Path, default=None, help=f"the {PACKAGE} .deb (default: found in {stems_build.deb_cache()} or "
-                        "/var/cache/apt/archives, else fetched with apt-get download)")
-    parser.add_argument("--subset", action="store_true", help="only the committed subset (2 fit + 2 test excerpts)")
-    parser.add_argument("--register", action="store_true", help="write data/music/muldjord.json (the pre-registration) and stop")
+    parser = stems_build.builder_parser(__doc__.splitlines()[0], "muldjord", DEFAULT_OUT, "2 fit + 2 test excerpts", PACKAGE)
     args = parser.parse_args(argv)
     start = time.perf_counter()
     if args.register:
@@ -368,9 +352,7 @@ def main(argv: list[str] | None = None) -> int:
               f"in {registration_path()}")
         return 0
     out = build_muldjord(args.out or (muldjord_dir() if args.subset else DEFAULT_OUT), deb=args.deb, subset=args.subset)
-    size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
-    n = len(json.loads((out / MANIFEST).read_text(encoding="utf-8"))["files"])
-    print(f"{out}: {n} stems, {size / 1e6:.2f} MB, {time.perf_counter() - start:.0f} s")
+    stems_build.report_build(out, start, MANIFEST)
     return 0
 
 

@@ -7,9 +7,11 @@ its own rule, registration and manifest.
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -87,3 +89,62 @@ def verify_stems_build(folder: Path, manifest_name: str = "manifest.json") -> li
                 problems.append(f"{path}: decoded samples differ from {manifest_name}")
     extra = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.flac"))
     return problems + [f"{folder / rel}: not in {manifest_name}" for rel in extra if rel not in manifest["files"]]
+
+
+def builder_parser(description: str, name: str, default_out: Path, subset: str, package: str | None = None
+                   ) -> argparse.ArgumentParser:
+    """The command line every builder shares: ``--out``, ``--subset``, ``--register`` (and ``--deb`` for a package).
+
+    Args:
+        description: the builder's one-line description.
+        name: the corpus folder and registration name under ``data/music`` (``muldjord`` → ``muldjord.json``).
+        default_out: the full build's default folder.
+        subset: what the committed subset holds, e.g. ``"2 fit + 2 test pieces"``.
+        package: the Debian package read, when there is one (adds ``--deb``).
+    """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--out", type=Path, default=None,
+                        help=f"build folder (default: {default_out}, or data/music/{name} with --subset)")
+    if package is not None:
+        parser.add_argument("--deb", type=Path, default=None, help=f"the {package} .deb (default: found in {deb_cache()} "
+                            f"or {APT_ARCHIVES}, else fetched with apt-get download)")
+    parser.add_argument("--subset", action="store_true", help=f"only the committed subset ({subset})")
+    parser.add_argument("--register", action="store_true",
+                        help=f"write data/music/{name}.json (the pre-registration) and stop")
+    return parser
+
+
+def report_build(out: Path, start: float, manifest_name: str = "manifest.json") -> None:
+    """Print what a build wrote: its folder, stems, size and time since ``start`` (``time.perf_counter()``)."""
+    size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+    n = len(json.loads((out / manifest_name).read_text(encoding="utf-8"))["files"])
+    print(f"{out}: {n} stems, {size / 1e6:.2f} MB, {time.perf_counter() - start:.0f} s")
+
+
+def read_registration(path: Path) -> dict:
+    """A committed pre-registration record (``data/music/<name>.json``); a clear error when it is missing."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing; restore data/music from git (it is the pre-registered piece list).")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def write_registration(path: Path, record: dict, source: str) -> dict:
+    """Write a pre-registration record once: an existing, different record is never overwritten.
+
+    Args:
+        path: the record's file.
+        record: the record.
+        source: what the record was made from, for the error (e.g. ``"music21"``).
+
+    Raises:
+        CorpusError: the file exists and differs from ``record``.
+    """
+    from innmf.data.audio import CorpusError
+
+    text = json.dumps(record, indent=1, ensure_ascii=False) + "\n"
+    if path.is_file() and path.read_text(encoding="utf-8") != text:
+        raise CorpusError(f"{path} exists and differs from what {source} gives now; a pre-registration is not "
+                          "rewritten silently. Delete it yourself if the change is intended.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return record
