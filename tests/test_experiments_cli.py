@@ -39,7 +39,7 @@ def test_json_summary_and_tables(reproduced, capsys):
     rows = payload["rows"]
     assert all(set(r) == {"experiment", "method", "n_fft", "metric", "mean", "std", "trials"}
                for r in rows)
-    assert {r["method"] for r in rows} == {"NMF", "iN-NMF", "NMF-interp"}
+    assert {r["method"] for r in rows} == {"NMF", "iN-NMF", "NMF-interp", "NMF-resample"}
     assert {r["metric"] for r in rows} == {"kl", "sdr", "sir", "sar", "stoi"}
     assert {r["n_fft"] for r in rows} == {1000, 2000}
     assert all(r["trials"] == 1 and r["std"] is None for r in rows)

@@ -76,7 +76,7 @@ def test_serial_rows_are_complete_and_paired(serial):
     _, df = serial
     sizes = window_sizes(tiny_settings())
     assert set(df["trial"]) == {0, 1}
-    assert set(df["method"]) == {"NMF", "iN-NMF", "NMF-interp"} == set(METHODS)
+    assert set(df["method"]) == {"NMF", "iN-NMF", "NMF-interp", "NMF-resample"} == set(METHODS)
     kl = df[df["experiment"] == "reconstruction"]
     assert set(kl["metric"]) == {"kl"} and len(kl) == 2 * len(METHODS) * len(sizes)
     sep = df[df["experiment"] == "separation"]
@@ -85,7 +85,7 @@ def test_serial_rows_are_complete_and_paired(serial):
     assert np.all(np.isfinite(df["value"])) and (kl["value"] > 0).all()
     # paired: both methods on exactly the same trials and speakers
     pairs = df.groupby("method")[["trial", "speakers"]].apply(lambda g: set(map(tuple, g.values)))
-    assert pairs["NMF"] == pairs["iN-NMF"] == pairs["NMF-interp"]
+    assert pairs["NMF"] == pairs["iN-NMF"] == pairs["NMF-interp"] == pairs["NMF-resample"]
 
 
 @pytest.mark.parametrize("experiment", ["reconstruction", "separation"])

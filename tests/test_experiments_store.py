@@ -34,7 +34,7 @@ def test_manifest_records_settings_and_reopens(tmp_path):
     assert manifest["corpus"] == settings["corpus"]
     assert manifest["profile"] == "smoke"
     assert set(manifest["result_settings"]) == set(RESULT_KEYS) | {"methods"}
-    assert manifest["result_settings"]["methods"] == ["NMF", "iN-NMF", "NMF-interp"]
+    assert manifest["result_settings"]["methods"] == ["NMF", "iN-NMF", "NMF-interp", "NMF-resample"]
     # more trials, another profile name with the same values: the same store
     ResultsStore(tmp_path, {**settings, "n_trials": 40, "profile": "custom"})
 

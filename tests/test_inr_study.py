@@ -44,6 +44,7 @@ def tiny(**more):
     ("methods", [], "non-empty list"),
     ("methods", ["NMF", "PCA"], "unknown method"),
     ("methods", ["NMF-interp"], "needs NMF"),
+    ("methods", ["NMF-resample", "iN-NMF"], "needs NMF"),
     ("methods", ["NMF", "NMF"], "once"),
 ])
 def test_design_settings_are_checked(key, value, words):
@@ -126,7 +127,7 @@ def study(tmp_path_factory):
 
 def test_the_study_pairs_variants_with_the_references_baselines(study):
     root, df = study
-    assert set(df["method"]) == {"NMF", "NMF-interp", "paper", "draw 2", "Adam"}
+    assert set(df["method"]) == {"NMF", "NMF-interp", "NMF-resample", "paper", "draw 2", "Adam"}
     assert sorted(df["trial"].unique()) == [0, 1, 2]
     counts = df.groupby("method").size()
     assert counts.nunique() == 1  # every setting has every trial x N x metric

@@ -27,9 +27,10 @@ from typing import Any, Callable, Iterator
 DEVICES = ("cpu", "cuda", "cuda:N")
 BACKENDS = ("auto", "reference", "fast")
 OPTIMIZERS = ("rprop", "adam")
-METHODS: tuple[str, ...] = ("NMF", "iN-NMF", "NMF-interp")
-"""Method names in the results (classic NMF, the paper's iN-NMF, and the interpolated
-NMF dictionary of :mod:`innmf.experiments.baselines`)."""
+METHODS: tuple[str, ...] = ("NMF", "iN-NMF", "NMF-interp", "NMF-resample")
+"""Method names in the results (classic NMF, the paper's iN-NMF, and NMF's training-size
+dictionary carried to other window sizes without a network, interpolated or resampled
+with anti-aliasing, by :mod:`innmf.experiments.baselines`)."""
 INR_INITS = ("default", "siren")
 INR_ENCODINGS = ("paper", "gaussian")
 GAUSSIAN_SCALE = 128.0
@@ -135,9 +136,10 @@ def _methods(name: str, value: Any) -> tuple[str, ...]:
     unknown = [m for m in value if m not in METHODS]
     if unknown:
         raise SettingsError(f"setting {name}: unknown method(s) {unknown}; choose from {', '.join(METHODS)}.")
-    if "NMF-interp" in value and "NMF" not in value:
-        raise SettingsError(f"setting {name}={list(value)!r}: NMF-interp interpolates NMF's dictionary, "
-                            "so it needs NMF in the list too.")
+    for derived in ("NMF-interp", "NMF-resample"):
+        if derived in value and "NMF" not in value:
+            raise SettingsError(f"setting {name}={list(value)!r}: {derived} carries NMF's dictionary to "
+                                "other window sizes, so it needs NMF in the list too.")
     if len(set(value)) != len(value):
         raise SettingsError(f"setting {name}={list(value)!r}: each method may appear once.")
     return tuple(m for m in METHODS if m in value)  # one canonical order: equal lists hash equally

@@ -8,7 +8,10 @@ needs, at every window size N of ``n_ffts + extra_n_ffts`` and for each speaker:
   frequencies, with H refit on V (the paper refits H at every N, the training N too);
 * NMF-interp (a baseline the paper lacks): the NMF dictionary of ``train_n_fft``
   interpolated linearly in Hz to N's bins, with H refit exactly as iN-NMF's
-  (:mod:`innmf.experiments.baselines`).
+  (:mod:`innmf.experiments.baselines`);
+* NMF-resample (another): the same dictionary smoothed by N's window kernel on the
+  uncompressed spectrum, resampled in Hz and recompressed (anti-aliased), H refit as
+  NMF-interp's.
 
 Both experiments use these same dictionaries, so they are learned once per trial:
 the reconstruction experiment scores W·H against V on the training audio (KL,
@@ -96,6 +99,7 @@ class SpeakerModels:
     nmf_W: dict[int, np.ndarray] = field(default_factory=dict)
     inr_W: dict[int, np.ndarray] = field(default_factory=dict)
     interp_W: dict[int, np.ndarray] = field(default_factory=dict)
+    resample_W: dict[int, np.ndarray] = field(default_factory=dict)
     kl: dict[tuple[str, int], float] = field(default_factory=dict)
 
 
@@ -116,7 +120,7 @@ def learn_speaker(
 
     Returns:
         Dictionaries W at each N for each method of the settings' ``methods`` (all
-        three by default), and (``with_kl``) the KL of each fit.
+        of :data:`METHODS` by default), and (``with_kl``) the KL of each fit.
     """
     from innmf.paper.metrics import kl_divergence
     from innmf.models.nmf import nmf
@@ -149,10 +153,11 @@ def learn_speaker(
                 refit = int(settings["refit_epochs"])  # only H is needed: record the first loss only
                 H = np.asarray(model.refit_H(V, coords, epochs=refit, loss_every=refit, **opt))
                 out.kl[("iN-NMF", n)] = kl_divergence(V, W @ H)
-    if "NMF-interp" in methods:
-        # the refit starts from the paper's draw's H initialisation, whatever inr_seed
-        _learn_interp(out, V_at, V_train, settings, seed, slot, index,
-                      trial_seed(seed, index, slot, _INR) + 2, with_kl)
+    # the transfers' refits start from the paper's draw's H initialisation, whatever inr_seed
+    for method in ("NMF-interp", "NMF-resample"):
+        if method in methods:
+            _learn_transfer(out, method, V_at, V_train, settings, seed, slot, index,
+                            trial_seed(seed, index, slot, _INR) + 2, with_kl)
     return out
 
 
@@ -179,20 +184,26 @@ def implicit_dictionary(settings: dict[str, Any], seed: int) -> Any:
     )
 
 
-def _learn_interp(
-    out: SpeakerModels, V_at: dict[int, np.ndarray], V_train: np.ndarray, settings: dict[str, Any],
+def _learn_transfer(
+    out: SpeakerModels, method: str, V_at: dict[int, np.ndarray], V_train: np.ndarray, settings: dict[str, Any],
     seed: int, slot: int, index: int, refit_seed: int, with_kl: bool,
 ) -> None:
-    """NMF-interp: the training N's NMF dictionary interpolated to every N, H refit as iN-NMF's.
+    """NMF-interp or NMF-resample: the training N's NMF dictionary carried to every N, H refit as iN-NMF's.
 
-    Runs after both other methods (private generators: their numbers do not change);
-    the refit starts from iN-NMF's H initialisation (``refit_seed``), so the two
-    differ in the dictionary only.
+    Runs after NMF and iN-NMF, NMF-resample after NMF-interp (private generators: the
+    numbers of the methods before do not change); the refit starts from iN-NMF's H
+    initialisation (``refit_seed``), so the three differ in the dictionary only.
     """
-    from innmf.experiments.baselines import interpolate_dictionary, refit_activations
+    from innmf.experiments.baselines import interpolate_dictionary, refit_activations, resample_dictionary
     from innmf.models.nmf import nmf
     from innmf.paper.metrics import kl_divergence
 
+    if method == "NMF-interp":
+        transfer, store = interpolate_dictionary, out.interp_W
+    else:
+        def transfer(W: np.ndarray, n_from: int, n_to: int) -> np.ndarray:
+            return resample_dictionary(W, n_from, n_to, float(settings["power"]))
+        store = out.resample_W
     n_train = int(settings["train_n_fft"])
     W_train = out.nmf_W.get(n_train)
     if W_train is None:  # the training N is not evaluated: learn its NMF as the runner would
@@ -200,11 +211,11 @@ def _learn_interp(
         W_train = nmf(V_train, int(settings["rank"]), n_iter, seed=trial_seed(seed, index, slot, _NMF, n_train),
                       device=settings["device"], loss_every=max(n_iter, 1)).W
     for n, V in V_at.items():
-        out.interp_W[n] = W = interpolate_dictionary(W_train, n_train, n)
+        store[n] = W = transfer(W_train, n_train, n)
         if with_kl:
             H = refit_activations(V, W, int(settings["refit_epochs"]), settings["optimizer"], float(settings["lr"]),
                                   refit_seed, settings["device"])
-            out.kl[("NMF-interp", n)] = kl_divergence(V, W @ H)
+            out.kl[(method, n)] = kl_divergence(V, W @ H)
 
 
 def separated_signals(
@@ -216,13 +227,15 @@ def separated_signals(
     seed: int,
     index: int,
     W_interp: Sequence[np.ndarray] | None = None,
+    W_resample: Sequence[np.ndarray] | None = None,
 ) -> dict[str, list[np.ndarray]]:
     """Separate the mixture at window size ``n`` with each method's fixed dictionaries.
 
     NMF fits the activations of the stacked dictionaries by multiplicative updates
     (``nmf_iter``); iN-NMF by Rprop (``sep_epochs``), as the paper; NMF-interp (with
-    ``W_interp``) exactly as iN-NMF, from the same initialisation. Each source's model
-    W_i H_i then drives a soft mask of the compressed mixture (``innmf.paper.separation``).
+    ``W_interp``) and NMF-resample (with ``W_resample``) exactly as iN-NMF, from the
+    same initialisation. Each source's model W_i H_i then drives a soft mask of the
+    compressed mixture (``innmf.paper.separation``).
     A method whose dictionaries are None is skipped (a run of some ``methods`` only).
 
     Returns:
@@ -252,13 +265,16 @@ def separated_signals(
             loss_every=int(settings["sep_epochs"]), backend=backend,
         )
         fits.append(("iN-NMF", W_inr, fitted.H))
-    if W_interp is not None:  # after the others: their draws are unchanged
-        interp = fit_activations(
-            V_mix, list(W_interp), epochs=int(settings["sep_epochs"]), optimizer=settings["optimizer"],
+    # after the others (private generators): their draws are unchanged
+    for method, W_transfer in (("NMF-interp", W_interp), ("NMF-resample", W_resample)):
+        if W_transfer is None:
+            continue
+        transferred = fit_activations(
+            V_mix, list(W_transfer), epochs=int(settings["sep_epochs"]), optimizer=settings["optimizer"],
             lr=float(settings["lr"]), seed=trial_seed(seed, index, _SEP_INR, n), device=device,
             loss_every=int(settings["sep_epochs"]),
         )
-        fits.append(("NMF-interp", W_interp, interp.H))
+        fits.append((method, W_transfer, transferred.H))
     out = {}
     for method, Ws, Hs in fits:
         models = [np.asarray(W) @ np.asarray(H) for W, H in zip(Ws, Hs)]
@@ -276,6 +292,7 @@ def separate_at(
     seed: int,
     index: int,
     W_interp: Sequence[np.ndarray] | None = None,
+    W_resample: Sequence[np.ndarray] | None = None,
 ) -> dict[str, dict[str, float]]:
     """Separate the mixture at window size ``n`` with each method and score it.
 
@@ -284,17 +301,17 @@ def separate_at(
     """
     from innmf.paper.metrics import separation_metrics
 
-    estimates = separated_signals(mixture, n, W_nmf, W_inr, settings, seed, index, W_interp)
+    estimates = separated_signals(mixture, n, W_nmf, W_inr, settings, seed, index, W_interp, W_resample)
     return {method: separation_metrics(np.vstack(sources), np.vstack(est), sr=innmf.SAMPLE_RATE)
             for method, est in estimates.items()}
 
 
-def _dictionaries(speakers: Sequence[SpeakerModels], n: int) -> tuple[Any, Any, Any]:
+def _dictionaries(speakers: Sequence[SpeakerModels], n: int) -> tuple[Any, Any, Any, Any]:
     """Each method's dictionaries of both speakers at N (None for a method the run skips)."""
     def pick(name: str) -> list[np.ndarray] | None:
         found = [getattr(s, name).get(n) for s in speakers]
         return None if any(W is None for W in found) else found
-    return pick("nmf_W"), pick("inr_W"), pick("interp_W")
+    return pick("nmf_W"), pick("inr_W"), pick("interp_W"), pick("resample_W")
 
 
 def replay_separation(
@@ -326,8 +343,9 @@ def replay_separation(
     sizes = list(sizes) if sizes is not None else window_sizes(settings)
     separations = {}
     for n in sizes:
-        W_nmf, W_inr, W_interp = _dictionaries(speakers, n)
-        separations[n] = separated_signals(audio.mixture, n, W_nmf, W_inr, settings, seed, index, W_interp)
+        W_nmf, W_inr, W_interp, W_resample = _dictionaries(speakers, n)
+        separations[n] = separated_signals(audio.mixture, n, W_nmf, W_inr, settings, seed, index, W_interp,
+                                           W_resample)
     return audio, separations
 
 
@@ -373,12 +391,86 @@ def run_trial(
                              "n_fft": n, "metric": "kl", "value": kl})
     if "separation" in experiments:
         for n in sizes:
-            W_nmf, W_inr, W_interp = _dictionaries(speakers, n)
-            scores = separate_at(audio.mixture, audio.test, n, W_nmf, W_inr, settings, seed, index, W_interp)
+            W_nmf, W_inr, W_interp, W_resample = _dictionaries(speakers, n)
+            scores = separate_at(audio.mixture, audio.test, n, W_nmf, W_inr, settings, seed, index, W_interp,
+                                 W_resample)
             for method in methods:
                 for metric, value in scores[method].items():
                     rows.append({**base, "experiment": "separation", "method": method,
                                  "n_fft": n, "metric": metric, "value": float(value)})
+    return rows
+
+
+TRANSFER_METHODS: tuple[str, ...] = ("NMF-interp", "NMF-resample")
+"""The methods that carry NMF's training-size dictionary to every N (:func:`transfer_rows`)."""
+
+
+def transfer_rows(
+    settings: dict[str, Any], trial: Any, methods: Sequence[str] = ("NMF-resample",), corpus: Any = None
+) -> list[dict[str, Any]]:
+    """One trial's rows of the transfer baselines alone, from NMF learned at the training size only.
+
+    What :func:`run_trial` gives for these methods, bit for bit (the same seeds and code),
+    without NMF at the other window sizes and without the networks: it adds a baseline to
+    a recorded run (``results/paper-embedded/add_nmf_resample.py``; chapters
+    "Reconstruction across window sizes" and "Separating two speakers").
+
+    Args:
+        settings: the run's settings (both experiments are computed).
+        trial: an ``innmf.data.Trial`` or its ``to_dict()``.
+        methods: some of :data:`TRANSFER_METHODS`.
+        corpus: the loaded corpus (default: ``settings["corpus"]``, cached per process).
+
+    Returns:
+        Rows as :func:`run_trial`'s for ``methods``, plus (when ``train_n_fft`` is one of the
+        window sizes) NMF's reconstruction row at ``train_n_fft``: the dictionary every
+        transfer starts from, for checking against a stored run.
+
+    Raises:
+        ValueError: a method that is not a transfer baseline.
+    """
+    from innmf.data import Trial, trial_audio
+    from innmf.models.nmf import nmf
+    from innmf.paper.metrics import kl_divergence
+    from innmf.tf.stft import magnitude
+
+    if isinstance(methods, str) or not methods or set(methods) - set(TRANSFER_METHODS):
+        raise ValueError(f"methods must be some of {list(TRANSFER_METHODS)}, got {methods!r}.")
+    methods = tuple(m for m in TRANSFER_METHODS if m in set(methods))
+    if isinstance(trial, dict):
+        trial = Trial.from_dict(trial)
+    corpus = cached_corpus(settings["corpus"]) if corpus is None else corpus
+    audio = trial_audio(corpus, trial)
+    seed, index = int(settings["seed"]), int(trial.index)
+    p, n_train, n_iter = settings["power"], int(settings["train_n_fft"]), int(settings["nmf_iter"])
+    sizes = window_sizes(settings)
+    speakers = []
+    for slot, x in enumerate(audio.train):
+        out = SpeakerModels()
+        V_at = {n: magnitude(x, n, power=p) for n in sizes}
+        V_train = V_at[n_train] if n_train in V_at else magnitude(x, n_train, power=p)
+        if n_train in V_at:  # as learn_speaker; otherwise the transfer learns it as learn_speaker does
+            res = nmf(V_train, int(settings["rank"]), n_iter, seed=trial_seed(seed, index, slot, _NMF, n_train),
+                      device=settings["device"], loss_every=max(n_iter, 1), backend=settings.get("backend", "auto"))
+            out.nmf_W[n_train] = res.W
+            out.kl[("NMF", n_train)] = kl_divergence(V_train, res.W @ res.H)
+        for method in methods:
+            _learn_transfer(out, method, V_at, V_train, settings, seed, slot, index,
+                            trial_seed(seed, index, slot, _INR) + 2, True)
+        speakers.append(out)
+
+    base = {"trial": index, "trial_key": str(trial.key), "speakers": "+".join(str(s) for s in trial.speakers)}
+    keys = [("NMF", n_train)] if n_train in sizes else []
+    keys += [(method, n) for method in methods for n in sizes]
+    rows = [{**base, "experiment": "reconstruction", "method": method, "n_fft": n, "metric": "kl",
+             "value": float(np.mean([s.kl[(method, n)] for s in speakers]))} for method, n in keys]
+    for n in sizes:
+        _, _, W_interp, W_resample = _dictionaries(speakers, n)
+        scores = separate_at(audio.mixture, audio.test, n, None, None, settings, seed, index, W_interp, W_resample)
+        for method in methods:
+            for metric, value in scores[method].items():
+                rows.append({**base, "experiment": "separation", "method": method,
+                             "n_fft": n, "metric": metric, "value": float(value)})
     return rows
 
 

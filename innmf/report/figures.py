@@ -16,7 +16,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-METHOD_COLORS = {"NMF": "tab:blue", "iN-NMF": "tab:orange", "NMF-interp": "tab:green"}
+METHOD_COLORS = {"NMF": "tab:blue", "iN-NMF": "tab:orange", "NMF-interp": "tab:green", "NMF-resample": "tab:red"}
 METRIC_LABELS = {
     "kl": "KL divergence",
     "sdr": "SDR (dB)",
