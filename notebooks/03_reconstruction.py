@@ -344,6 +344,15 @@ print(f"ratio of the medians {answer:.3f}; ratio of the means "
 # win; retrained NMF is a method that is *allowed* to retrain. At the training size
 # NMF-interp's dictionary is NMF's own, and only the refit of $H$ differs (gradient
 # steps instead of multiplicative updates): that row shows what the refit alone costs.
+#
+# Interpolation point-samples the templates: going to coarser bins, a sharp harmonic
+# between two target bins is read off its slope instead of being spread over them. The
+# second network-free baseline, **NMF-resample**, does what an STFT at the target size
+# would do to the same spectrum: it turns the templates back into powers, smooths them by
+# the power spectrum of the target window (in Hz), samples that at the target bins and
+# compresses again, then refits $H$ like the others. At the training size this is not
+# NMF's dictionary but NMF's smoothed by its own window. The transfer tables above carry
+# it where the results have it.
 # The table gives each method's excess KL over retrained NMF (mean of the per-trial
 # relative differences) and the paired difference iN-NMF − NMF-interp with its 95 %
 # interval at each $N$ (speaker-level where the trials name three or more speakers, else

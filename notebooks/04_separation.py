@@ -399,7 +399,9 @@ else:
 # training size to every other $N$ by linear interpolation in Hz, and fits the mixture's
 # activations exactly as iN-NMF does (same optimiser, epochs and initialisation), so the
 # two differ in the dictionaries only. If NMF-interp separates as well as iN-NMF, the
-# "trained at one $N$ only" result does not need implicit networks. Paired differences
+# "trained at one $N$ only" result does not need implicit networks. Its anti-aliased
+# sibling **NMF-resample** (the templates smoothed by the target window's spectrum before
+# they are sampled) is in the transfer tables above where the results have it. Paired differences
 # iN-NMF − NMF-interp per window size, with 95 % intervals (speaker-level where the trials
 # name three or more speakers, else trial-level, as the `interval` column says;
 # unadjusted, one per $N$; the transfer tables above decide the claim):
