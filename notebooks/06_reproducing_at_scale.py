@@ -25,6 +25,8 @@
 #   resume it after an interruption;
 # - read a recorded run from its results store instead of recomputing it;
 # - project the wall time of 500 trials from measured per-trial times.
+# - weigh what serving a new window size without retraining costs against retraining, from a
+#   measured record.
 #
 # **You need:** {doc}`03_reconstruction` and {doc}`04_separation` (what a trial computes).
 # ```
@@ -295,6 +297,91 @@ for path in gpu_records:
     rec = json.loads(path.read_text())
     display(Markdown(f"**{rec['device']}**, `{rec['profile']}` settings, window sizes {rec['window_sizes']}:"))
     display(format_table(gpu_trial_summary(rec), formats={}))
+
+# %% [markdown]
+# ## What not retraining costs
+# iN-NMF's networks are learnt once, at the training window size $N_0$, and then serve
+# any other $N$: sample $W$ at $N$'s bins and refit $H$ with $W$ fixed (the paper refits
+# it by Rprop). NMF instead learns $W$ and $H$ again at every $N$. Which is cheaper is a
+# question of measurement, and the paper leaves it open. `python -m innmf.tools.bench.costs`
+# times, in one run at one thread with the steps interleaved (medians over rounds): the
+# training of both methods at $N_0$; at each $N$ the query latency of sampling iN-NMF's
+# $W$ (and of interpolating NMF's $N_0$ dictionary, NMF-interp), the refit of $H$ by the
+# paper's Rprop epochs and by a fast alternative, multiplicative updates (MU) of $H$ with
+# $W$ fixed from the same start (`refit_H(..., optimizer="mu")`,
+# `innmf/models/refit.py`), and NMF's retraining; and counts each method's parameters.
+# Where a step was timed for fewer iterations than the recipe runs, its time is the
+# per-iteration time times the recipe's count (the table says which). The record is
+# `results/bench/costs.json`; `results/bench/README.md` gives the command.
+
+# %% tags=["hide-input"]
+from innmf.report import costs as cost_report
+
+costs_path, refits_path = speed_dir / "costs.json", speed_dir / "refit-mu.json"
+has_costs = costs_path.exists()
+if has_costs:
+    cost_record, cost_rows = cost_report.load_record(costs_path)
+    n0, k_paper = cost_record["recipe"]["train_n_fft"], 20 if 20 in set(cost_rows["rank"]) else int(cost_rows["rank"].iloc[0])
+    display(Markdown(f"Measured on: {cost_report.machine_sentence(cost_record)}"))
+    display(Markdown("\n".join(f"- {sentence}" for sentence in cost_report.cost_sentences(cost_rows, n0, k_paper))))
+    display(format_table(cost_report.step_table(cost_rows, k_paper), formats={}))
+else:
+    display(Markdown("No record of what not retraining costs in this checkout (`results/bench/costs.json`)."))
+
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Seconds to serve a new window size N per route and rank (one thread, log scales): NMF retrained, iN-NMF sampled with H refit by Rprop or by MU, NMF-interp; dotted: iN-NMF's one-off training at N0.", "name": "fig-scale-costs"}}
+if has_costs:
+    display(cost_report.plot_costs(cost_rows, n0))
+    plt.close("all")
+
+# %% [markdown]
+# The one-off training at $N_0$ per rank, and after how many new window sizes iN-NMF's
+# route has cost less in all than retraining NMF at each (infinite: never, because the
+# route costs more per $N$ than retraining does):
+
+# %% tags=["hide-input"]
+if has_costs:
+    display(format_table(cost_report.training_costs(cost_rows, n0), formats={"iN-NMF / NMF": "{:.1f}"}))
+    display(format_table(cost_report.break_even(cost_rows, n0),
+                         {"rank": "K", "route": "route", "retrain_s": "NMF retraining per N (s)",
+                          "route_s": "route per N (s)", "extra_training_s": "iN-NMF's extra training (s)",
+                          "break_even": "new sizes to break even"},
+                         formats={"break_even": "{:.1f}"}))
+
+# %% [markdown]
+# What each method keeps, at the paper's rank: NMF a dictionary per window size (its
+# size grows with $N$), NMF-interp the dictionary of $N_0$, iN-NMF its networks (the
+# same at every $N$) and a few frozen encoding constants; all three fit $K \times T$
+# activations at each $N$.
+
+# %% tags=["hide-input"]
+if has_costs:
+    display(format_table(cost_report.parameter_table(cost_rows, k_paper), formats={}))
+
+# %% [markdown]
+# Does the fast refit change the scores? `python -m innmf.tools.bench.costs refits`
+# retrains the networks of the first trials of the recorded run (the networks are not
+# stored) with the run's seeds, and fits $H$ both ways from the same start: the
+# reconstruction's refit at every $N$, and the mixture's activations in the
+# separation. Paired per trial, with speaker-level 95 % intervals
+# (`innmf.report.stats.paired_summary`, MU against the paper's Rprop):
+
+# %% tags=["hide-input"]
+if refits_path.exists():
+    refit_record = json.loads(refits_path.read_text())
+    refit_rows = cost_report.refit_rows(refit_record)
+    effect = cost_report.refit_effect(refit_rows)
+    display(Markdown(f"Measured on: {cost_report.machine_sentence(refit_record)}"))
+    display(Markdown("\n".join(f"- {s}" for s in cost_report.refit_sentences(refit_record, effect))))
+    display(format_table(cost_report.effect_table(effect)))
+    if has_run:
+        display(Markdown("The Rprop arm against the recorded run's iN-NMF values for the same trials "
+                         "(absolute differences; the networks are retrained, so float rounding moves them):"))
+        display(format_table(cost_report.recorded_agreement(refit_rows, ref),
+                             {"metric": "metric", "pairs": "trial x N", "median_abs_diff": "median |difference|",
+                              "max_abs_diff": "largest |difference|", "median_recorded": "median recorded value"},
+                             formats={"median_abs_diff": "{:.3g}", "max_abs_diff": "{:.3g}", "median_recorded": "{:.3g}"}))
+else:
+    display(Markdown("No refit comparison in this checkout (`results/bench/refit-mu.json`)."))
 
 # %% [markdown]
 # ## Exercises

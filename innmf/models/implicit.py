@@ -48,7 +48,7 @@ from innmf.data.validation import check_choice, check_device, check_dtype, check
 from innmf.models.activations import ActivationFit, fit_activations
 from innmf.models.backends import check_backend, export_stacked, import_stacked, make_networks
 from innmf.models.common import (
-    SAVE_FORMAT, SEED_MAX, EstimatorFace, as_matrix, check_activations_memory, check_finite_fit, check_networks, check_training,
+    OPTIMIZERS, SAVE_FORMAT, SEED_MAX, EstimatorFace, as_matrix, check_activations_memory, check_finite_fit, check_networks, check_training,
     coordinates,
     dtype_name, fork_rng, load_model_file, rebuilt, save_model_file,
 )
@@ -294,8 +294,11 @@ class ImplicitWNMF(EstimatorFace, nn.Module):
         Args:
             V: magnitudes at another window size (F' x T').
             freq_coords: the F' coordinates of V's rows (``innmf.frequency_coordinate(N')``).
-            epochs: steps (the paper: 1000).
-            optimizer: ``"rprop"`` or ``"adam"``.
+            epochs: steps (the paper: 1000); with ``optimizer="mu"``, MU iterations
+                (a few hundred: :data:`innmf.models.refit.MU_REFIT_ITER`).
+            optimizer: ``"rprop"`` (the paper's) or ``"adam"``; or ``"mu"``, the fast
+                refit: KL multiplicative updates of H with W fixed, from the same start
+                (:func:`innmf.models.refit.fit_H_mu`; ``lr`` is not used).
             lr: learning rate.
             progress: tqdm bar.
             seed: seed of H's initialisation (default: the model's seed + 2).
@@ -306,12 +309,19 @@ class ImplicitWNMF(EstimatorFace, nn.Module):
             H, shape (K, T'); the loss history is kept in ``refit_history_``.
         """
         self._check_fitted("transform (refit_H)")
-        epochs, optimizer, lr, loss_every = check_training(epochs, optimizer, lr, loss_every)
+        mu = check_choice(optimizer, "optimizer", (*OPTIMIZERS, "mu")) == "mu"
+        epochs, optimizer, lr, loss_every = check_training(epochs, "rprop" if mu else optimizer, lr, loss_every)
         seed = self.seed + 2 if seed is None else check_int(seed, "seed", minimum=0, maximum=SEED_MAX)
         Vt = as_matrix(V, self.device, self.dtype)
         W = self.sample_W_tensor(freq_coords)
         if W.shape[0] != Vt.shape[0]:
             raise ValueError(f"Got {W.shape[0]} frequency coordinates for {Vt.shape[0]} rows of V; pass one per row of V.")
+        if mu:
+            from innmf.models.refit import fit_H_mu
+
+            H_mu, self.refit_history_ = fit_H_mu(Vt, W, epochs, seed, self.device, self.dtype, loss_every,
+                                                 "reference" if self.backend == "reference" else "auto")
+            return H_mu
         with fork_rng(self.device):
             H, self.refit_history_ = fit_H(Vt, W, epochs, optimizer, lr, seed, progress, "refit H", loss_every,
                                            reference=self.backend == "reference")
