@@ -36,6 +36,20 @@ RESAMPLE_METHOD = "NMF-resample"
 """Method name of the anti-aliased transfer (:func:`resample_dictionary`) in the results."""
 
 
+
+def _check_dictionary(W: np.ndarray, n_fft_from: int) -> np.ndarray:
+    """W as float64, refused unless it is a finite non-negative (bins of ``n_fft_from``) x K dictionary."""
+    W = np.asarray(W, dtype=np.float64)
+    n_from = int(n_fft_from)
+    if W.ndim != 2 or W.shape[0] != n_from // 2 + 1:
+        raise ValueError(
+            f"W has shape {W.shape} but an N={n_from} STFT has {n_from // 2 + 1} bins; "
+            "pass the dictionary learned at n_fft_from (bins x K)."
+        )
+    if not np.all(np.isfinite(W)) or np.any(W < 0):
+        raise ValueError("W must be finite and non-negative (an NMF dictionary).")
+    return W
+
 def interpolate_dictionary(W: np.ndarray, n_fft_from: int, n_fft_to: int) -> np.ndarray:
     """Resample an STFT dictionary from one window size's bins to another's, linearly in Hz.
 
@@ -50,15 +64,8 @@ def interpolate_dictionary(W: np.ndarray, n_fft_from: int, n_fft_to: int) -> np.
     Raises:
         ValueError: W's rows do not match ``n_fft_from``'s bins, or W is negative or not finite.
     """
-    W = np.asarray(W, dtype=np.float64)
+    W = _check_dictionary(W, n_fft_from)
     n_from, n_to = int(n_fft_from), int(n_fft_to)
-    if W.ndim != 2 or W.shape[0] != n_from // 2 + 1:
-        raise ValueError(
-            f"W has shape {W.shape} but an N={n_from} STFT has {n_from // 2 + 1} bins; "
-            "pass the dictionary learned at n_fft_from (bins x K)."
-        )
-    if not np.all(np.isfinite(W)) or np.any(W < 0):
-        raise ValueError("W must be finite and non-negative (an NMF dictionary).")
     if n_to < 2:
         raise ValueError(f"n_fft_to must be at least 2, got {n_to}.")
     # Hz with sr = 1 (cycles per sample): the sample rate cancels from a linear interpolation
@@ -126,15 +133,8 @@ def resample_dictionary(W: np.ndarray, n_fft_from: int, n_fft_to: int, power: fl
         ValueError: W's rows do not match ``n_fft_from``'s bins, W is negative or not
             finite, ``power`` is not positive, or ``n_fft_to`` is below 2.
     """
-    W = np.asarray(W, dtype=np.float64)
+    W = _check_dictionary(W, n_fft_from)
     n_from = int(n_fft_from)
-    if W.ndim != 2 or W.shape[0] != n_from // 2 + 1:
-        raise ValueError(
-            f"W has shape {W.shape} but an N={n_from} STFT has {n_from // 2 + 1} bins; "
-            "pass the dictionary learned at n_fft_from (bins x K)."
-        )
-    if not np.all(np.isfinite(W)) or np.any(W < 0):
-        raise ValueError("W must be finite and non-negative (an NMF dictionary).")
     p = float(power)
     if not np.isfinite(p) or p <= 0:
         raise ValueError(f"power (the exponent p of |STFT|^p) must be positive and finite, got {power!r}.")
