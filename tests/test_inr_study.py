@@ -217,6 +217,7 @@ def test_a_clear_gain_is_named_best_and_no_gain_is_not():
     none = best_setting(study_summary(simulated({"paper": 0.0, "3000 epochs": 0.0, "SIREN init": 0.0}),
                                       [1000, 2000]))
     assert none["best"] is None and "no candidate is clearly better" in none["reason"]
+    assert "with 80 % power" in none["reason"] and "inconclusive" in none["reason"]
 
 
 def test_the_study_table_reads_differences_and_ratios():
@@ -259,3 +260,16 @@ def test_a_setting_stopped_part_way_is_left_out_by_name(study, tmp_path):
     partial = load_study(root / "ref", copy, 3)
     assert partial.attrs["incomplete"] == ["SIREN init"]
     pd.testing.assert_frame_equal(partial, df)
+
+
+def test_detectable_gain_matches_the_t_formula():
+    """MDE = (t_.975 + t_.80) * SE with S - 1 df: a hand-computed case and its growth as speakers fall."""
+    from scipy import stats
+
+    from innmf.report.inr_study import detectable_gain
+
+    rows = pd.DataFrame({"speaker_se": [0.1, 0.1], "n_speakers": [6, 3]})
+    mde = detectable_gain(rows)
+    assert mde.iloc[0] == pytest.approx((stats.t.ppf(0.975, 5) + stats.t.ppf(0.8, 5)) * 0.1)
+    assert mde.iloc[0] == pytest.approx(0.1 * (2.5706 + 0.9195), abs=1e-4)
+    assert mde.iloc[1] > mde.iloc[0]

@@ -141,6 +141,26 @@ def draw_noise(df: pd.DataFrame, n_ffts: Sequence[int]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def detectable_gain(rows: pd.DataFrame, power: float = 0.80, level: float = 0.95) -> pd.Series:
+    """The minimum detectable effect of each comparison: ``(t_{(1+level)/2, S-1} + t_{power, S-1}) * SE``.
+
+    The effect a two-sided test at ``1 - level`` finds with probability ``power`` when the
+    speaker-level standard error is ``SE`` and ``S`` speakers give ``S - 1`` degrees of
+    freedom (the normal-theory approximation with t quantiles; chapter "Separating two
+    speakers", study section).
+
+    Args:
+        rows: :func:`study_summary` rows (``speaker_se``, ``n_speakers``).
+
+    Returns:
+        One value per row, in the metric's units.
+    """
+    from scipy import stats
+
+    df = rows["n_speakers"].astype(float) - 1
+    return (stats.t.ppf(0.5 + level / 2, df) + stats.t.ppf(power, df)) * rows["speaker_se"].astype(float)
+
+
 def best_setting(summary: pd.DataFrame) -> dict[str, Any]:
     """Apply the pre-declared rule (module docstring) to a headline :func:`study_summary`.
 
@@ -159,11 +179,15 @@ def best_setting(summary: pd.DataFrame) -> dict[str, Any]:
                  and s in stoi.index and stoi.at[s, "mean_diff"] >= 0]
     if not qualified:
         top = sdr["mean_diff"].idxmax()
+        mde = detectable_gain(sdr)
         return {"best": None, "qualified": [],
                 "reason": (f"no candidate is clearly better: the largest SDR gain over the paper's recipe, "
                            f"{top}'s {sdr.at[top, 'mean_diff']:+.2f} dB, has a speaker-level interval "
                            f"[{sdr.at[top, 'speaker_low']:+.2f}, {sdr.at[top, 'speaker_high']:+.2f}] dB and "
-                           f"Holm-adjusted p = {p_adj[top]:.2g}.")}
+                           f"Holm-adjusted p = {p_adj[top]:.2g}. With these trials and speakers the study "
+                           f"detects an SDR gain of {mde.min():.2f} to {mde.max():.2f} dB with 80 % power "
+                           f"(two-sided 5 %, speaker level), so a smaller gain is not excluded: the study is "
+                           f"inconclusive below that size.")}
     best = max(qualified, key=lambda s: sdr.at[s, "mean_diff"])
     return {"best": best, "qualified": qualified,
             "reason": (f"{best} gains {sdr.at[best, 'mean_diff']:+.2f} dB SDR over the paper's recipe "
