@@ -27,6 +27,11 @@ from typing import Any, Callable, Iterator
 DEVICES = ("cpu", "cuda", "cuda:N")
 BACKENDS = ("auto", "reference", "fast")
 OPTIMIZERS = ("rprop", "adam")
+REFIT_SOLVERS = ("optimizer", "mu")
+"""How every fit of activations with a dictionary fixed (refits at each N, separation) is
+solved for iN-NMF, NMF-interp and NMF-resample: by the settings' ``optimizer`` (the
+paper's Rprop, ``refit_epochs``/``sep_epochs`` steps) or by KL multiplicative updates
+(``mu``, as many iterations; :func:`innmf.models.refit.fit_H_mu`)."""
 METHODS: tuple[str, ...] = ("NMF", "iN-NMF", "NMF-interp", "NMF-resample")
 """Method names in the results (classic NMF, the paper's iN-NMF, and NMF's training-size
 dictionary carried to other window sizes without a network, interpolated or resampled
@@ -177,6 +182,7 @@ RULES: dict[str, Callable[[str, Any], Any]] = {
     "encoding_scale": _float_rule(0.0, 1e4),
     "inr_seed": _int_rule(0, 2**31 - 1),
     "methods": _methods,
+    "refit_solver": _choice_rule(REFIT_SOLVERS),
     "inr_epochs": _EPOCHS,
     "refit_epochs": _EPOCHS,
     "sep_epochs": _EPOCHS,
@@ -203,7 +209,8 @@ class Settings(Mapping):
     so they are part of a results store's identity. ``inr_init``, ``inr_encoding``
     (with ``encoding_scale``) and ``inr_seed`` vary the implicit networks' design and
     draw away from the paper's (chapter "Separating two speakers", the study of
-    iN-NMF at its best); ``methods`` chooses which of :data:`METHODS` a trial computes.
+    iN-NMF at its best); ``methods`` chooses which of :data:`METHODS` a trial computes;
+    ``refit_solver`` (:data:`REFIT_SOLVERS`) how activations are fitted with W fixed.
     """
 
     corpus: str
@@ -230,6 +237,7 @@ class Settings(Mapping):
     encoding_scale: float
     inr_seed: int
     methods: tuple[str, ...]
+    refit_solver: str
     inr_epochs: int
     refit_epochs: int
     sep_epochs: int
@@ -300,7 +308,7 @@ class Settings(Mapping):
 
 
 _FIELD_NAMES = tuple(f.name for f in dataclasses.fields(Settings))
-LATER_KEYS: tuple[str, ...] = ("inr_init", "inr_encoding", "encoding_scale", "inr_seed", "methods")
+LATER_KEYS: tuple[str, ...] = ("inr_init", "inr_encoding", "encoding_scale", "inr_seed", "methods", "refit_solver")
 """Settings added after results were first recorded: a stored manifest without them
 read as the paper's values, which is what those runs computed."""
 
@@ -340,6 +348,7 @@ PAPER = Settings(
     encoding_scale=GAUSSIAN_SCALE,  # used by inr_encoding="gaussian" only
     inr_seed=0,  # 0: the paper's draw of networks; n > 0: another draw, same trials
     methods=METHODS,
+    refit_solver="optimizer",  # the paper's: the activations with W fixed by Rprop too
     inr_epochs=1000,
     refit_epochs=1000,
     sep_epochs=100,

@@ -89,7 +89,8 @@ RESULT_KEYS: tuple[str, ...] = (
 )
 """Settings that change a trial's numbers; a store refuses a run whose values differ."""
 
-DESIGN_KEYS: dict[str, Any] = {"inr_init": "default", "inr_encoding": "paper", "inr_seed": 0}
+DESIGN_KEYS: dict[str, Any] = {"inr_init": "default", "inr_encoding": "paper", "inr_seed": 0,
+                               "refit_solver": "optimizer"}
 """Settings of the networks' design and draw, added after the first recordings: they
 enter the hash only away from the paper's values (the scale with a Gaussian encoding),
 so a store of the paper's settings keeps its hash."""

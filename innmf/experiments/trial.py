@@ -151,7 +151,8 @@ def learn_speaker(
             out.inr_W[n] = W = np.asarray(model.sample_W(coords))
             if with_kl:  # the paper refits H at every N, the training N included
                 refit = int(settings["refit_epochs"])  # only H is needed: record the first loss only
-                H = np.asarray(model.refit_H(V, coords, epochs=refit, loss_every=refit, **opt))
+                solver = opt if settings.get("refit_solver", "optimizer") == "optimizer" else {"optimizer": "mu"}
+                H = np.asarray(model.refit_H(V, coords, epochs=refit, loss_every=refit, **solver))
                 out.kl[("iN-NMF", n)] = kl_divergence(V, W @ H)
     # the transfers' refits start from the paper's draw's H initialisation, whatever inr_seed
     for method in ("NMF-interp", "NMF-resample"):
@@ -213,9 +214,31 @@ def _learn_transfer(
     for n, V in V_at.items():
         store[n] = W = transfer(W_train, n_train, n)
         if with_kl:
-            H = refit_activations(V, W, int(settings["refit_epochs"]), settings["optimizer"], float(settings["lr"]),
-                                  refit_seed, settings["device"])
+            if settings.get("refit_solver", "optimizer") == "mu":
+                H = fixed_W_activations(V, [W], int(settings["refit_epochs"]), settings, refit_seed)[0]
+            else:
+                H = refit_activations(V, W, int(settings["refit_epochs"]), settings["optimizer"],
+                                      float(settings["lr"]), refit_seed, settings["device"])
             out.kl[(method, n)] = kl_divergence(V, W @ H)
+
+
+def fixed_W_activations(
+    V: np.ndarray, Ws: Sequence[np.ndarray], n_iter: int, settings: dict[str, Any], seed: int, backend: str = "auto",
+) -> list[np.ndarray]:
+    """Activations of the fixed dictionaries ``Ws`` on V by KL multiplicative updates (``refit_solver="mu"``).
+
+    The start is the Rprop fit's for the same ``seed``
+    (:func:`innmf.models.refit.initial_activations`), so the two solvers differ in the
+    solver only; used for iN-NMF, NMF-interp and NMF-resample alike.
+
+    Returns:
+        One H per dictionary (K_i x T).
+    """
+    from innmf.models.refit import fit_H_mu
+
+    H, _ = fit_H_mu(V, np.hstack([np.asarray(W) for W in Ws]), n_iter=n_iter, seed=seed,
+                    device=settings["device"], backend=backend)
+    return np.split(np.asarray(H), np.cumsum([np.asarray(W).shape[1] for W in Ws])[:-1], axis=0)
 
 
 def separated_signals(
@@ -258,7 +281,10 @@ def separated_signals(
                   seed=trial_seed(seed, index, _SEP_NMF, n), device=device, loss_every=max(n_iter, 1),
                   backend=backend)
         fits.append(("NMF", W_nmf, np.split(res.H, np.cumsum(ranks)[:-1], axis=0)))
-    if W_inr is not None:
+    if W_inr is not None and settings.get("refit_solver", "optimizer") == "mu":
+        fits.append(("iN-NMF", W_inr, fixed_W_activations(V_mix, W_inr, int(settings["sep_epochs"]), settings,
+                                                           trial_seed(seed, index, _SEP_INR, n), backend)))
+    elif W_inr is not None:
         fitted = fit_activations(
             V_mix, list(W_inr), epochs=int(settings["sep_epochs"]), optimizer=settings["optimizer"],
             lr=float(settings["lr"]), seed=trial_seed(seed, index, _SEP_INR, n), device=device,
@@ -268,6 +294,10 @@ def separated_signals(
     # after the others (private generators): their draws are unchanged
     for method, W_transfer in (("NMF-interp", W_interp), ("NMF-resample", W_resample)):
         if W_transfer is None:
+            continue
+        if settings.get("refit_solver", "optimizer") == "mu":
+            fits.append((method, W_transfer, fixed_W_activations(V_mix, W_transfer, int(settings["sep_epochs"]),
+                                                                 settings, trial_seed(seed, index, _SEP_INR, n))))
             continue
         transferred = fit_activations(
             V_mix, list(W_transfer), epochs=int(settings["sep_epochs"]), optimizer=settings["optimizer"],
