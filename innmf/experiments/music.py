@@ -30,7 +30,7 @@ import pandas as pd
 from innmf.data.stems import StemsCorpus, load_stems
 from innmf.experiments.music_fit import Dictionary, System, learn_dictionary, masked_estimates, score
 from innmf.experiments.music_fit import source_models
-from innmf.experiments.music_reps import analyse
+from innmf.experiments.music_reps import analyse, stem_coefficients
 from innmf.experiments.parallel import map_unordered
 from innmf.experiments.store_files import StoreError, atomic_write_text, check_out_folder
 
@@ -117,7 +117,7 @@ def _separate_piece(task: tuple[str, str, dict[str, np.ndarray], dict[str, Dicti
     reps = dict.fromkeys(sys.representation for sys in systems(settings))
     for rep in reps:
         an = analyse(rep, mixture, sr, settings["cqt"])
-        oracle = [np.abs(analyse(rep, s, sr, settings["cqt"]).coefs) ** p for s in S]
+        oracle = [np.abs(stem_coefficients(an, s, sr, settings["cqt"])) ** p for s in S]
         add("oracle", rep, masked_estimates(an, oracle, p))
         for system in (s for s in systems(settings) if s.representation == rep):
             dicts = [dictionaries[f"{system.label} || {src}"] for src in sources]
@@ -256,7 +256,7 @@ def listen(spec: str, out: str | os.PathLike, piece: str, labels: Iterable[str],
             continue
         an = analyse(rep, mixture, sr, settings["cqt"])
         if method == "oracle":
-            models = [np.abs(analyse(rep, s, sr, settings["cqt"]).coefs) ** p for s in S]
+            models = [np.abs(stem_coefficients(an, s, sr, settings["cqt"])) ** p for s in S]
         else:
             dicts = []
             for src in stems:

@@ -16,6 +16,13 @@ differ only in how W is learnt from a source's training audio and in what B is:
 * ``NMF-raster-<s>ms``: the constant-Q points interpolated per band onto a common
   time grid of step s (a matrix), NMF there, the model read back at the points.
 
+Points with continuous frequencies (the sinusoidal peaks) have no distinct frequencies
+to hold W: both point methods keep W on the representation's nodes ``Analysis.freq_grid``
+(the bins of the zero-padded FFT the peaks were found on) and read it at a peak by
+linear interpolation between its two nodes; ``NMF-grid`` has W free there, iN-NMF the
+networks sampled there (in training too, so the networks cost per node, not per peak,
+and the model that learns W is the one that separates with it).
+
 Separation is the supervised protocol of the speech chapters: the sources'
 dictionaries are fixed side by side and only the activations are fitted on the
 mixture, by the same solver and iteration count for every system; Wiener-like masks
@@ -118,12 +125,20 @@ def learn_dictionary(system: System, x: np.ndarray, settings: dict[str, Any], se
     rep = "cqt" if system.raster_step is not None else system.representation
     an = analyse(rep, x, sr, settings["cqt"])
     f, m, B, w, _, _ = _operators(system, an, len(x) / sr, settings)
-    freqs, f_index = np.unique(f, return_inverse=True)
+    if an.freq_grid is None:
+        freqs, f_index = np.unique(f, return_inverse=True)
+        A = _gather(f_index, len(freqs))
+    else:
+        freqs = an.freq_grid
+        A = interpolation_matrix(f, freqs)
     if system.method == "iN-NMF":
         model = ImplicitWPoints(K, hidden=int(settings["hidden"]), n_freqs=int(settings["n_freqs"]), seed=seed)
-        model.fit(hz_coordinate(f, sr), B, m, w, epochs=int(settings["inr_epochs"]))
+        if an.freq_grid is None:
+            model.fit(hz_coordinate(f, sr), B, m, w, epochs=int(settings["inr_epochs"]))
+        else:
+            model.fit(hz_coordinate(freqs, sr), B, m, w, epochs=int(settings["inr_epochs"]), A=A)
         return Dictionary(freqs, model.sample_W(hz_coordinate(freqs, sr)), model.history_)
-    res = fit_point_nmf(m, w, _gather(f_index, len(freqs)), B, K, int(settings["train_iter"]), seed=seed)
+    res = fit_point_nmf(m, w, A, B, K, int(settings["train_iter"]), seed=seed)
     return Dictionary(freqs, res.W, np.asarray(res.losses))
 
 
@@ -139,15 +154,21 @@ def source_models(system: System, an: Analysis, dictionaries: Sequence[Dictionar
                   settings: dict[str, Any], seed: int = 0) -> list[np.ndarray]:
     """Fit the activations on a mixture's analysis with the dictionaries fixed; each source's model at its points."""
     f, m, B, w, f_points, B_points = _operators(system, an, duration, settings)
-    freqs, f_index = np.unique(f, return_inverse=True)
-    W = np.hstack([_rows_of(d, freqs) for d in dictionaries])
-    res = fit_point_nmf(m, w, _gather(f_index, len(freqs)), B, W.shape[1], int(settings["test_iter"]), seed=seed,
-                        W=W, fix_W=True)
+    if an.freq_grid is None:
+        freqs, f_index = np.unique(f, return_inverse=True)
+        W = np.hstack([_rows_of(d, freqs) for d in dictionaries])
+        A = _gather(f_index, len(freqs))
+    else:  # continuous frequencies: every dictionary on the same nodes, read by linear interpolation
+        nodes = dictionaries[0].freqs
+        if any(d.freqs.shape != nodes.shape or not np.array_equal(d.freqs, nodes) for d in dictionaries):
+            raise ValueError("The sources' dictionaries lie on different frequency nodes; learn them with one system.")
+        W, A = np.hstack([d.W for d in dictionaries]), interpolation_matrix(f, nodes)
+    res = fit_point_nmf(m, w, A, B, W.shape[1], int(settings["test_iter"]), seed=seed, W=W, fix_W=True)
     if B_points is not None:  # a raster: read the model back at the analysis' own points
-        f_index, B = np.searchsorted(freqs, f_points), B_points
-    Z = B @ res.H.T
+        A, B = _gather(np.searchsorted(freqs, f_points), len(freqs)), B_points
+    AW, Z = A @ W, B @ res.H.T
     K = int(settings["rank"])
-    return [np.sum(W[f_index, s * K:(s + 1) * K] * Z[:, s * K:(s + 1) * K], axis=1) for s in range(len(dictionaries))]
+    return [np.sum(AW[:, s * K:(s + 1) * K] * Z[:, s * K:(s + 1) * K], axis=1) for s in range(len(dictionaries))]
 
 
 def masked_estimates(an: Analysis, models: Sequence[np.ndarray], power: float) -> list[np.ndarray]:

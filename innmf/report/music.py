@@ -226,13 +226,19 @@ def summary(rows: pd.DataFrame, split: str = "test") -> pd.DataFrame:
     return table.sort_values(["dataset", "sdr"], ascending=[True, False]).reset_index(drop=True)
 
 
-RECORDED = {"chorales": ("results", "music", "rows.csv"), "addendum-1": ("results", "music", "addendum-rows.csv")}
+RECORDED = {"chorales": ("results", "music", "rows.csv"), "addendum-1": ("results", "music", "addendum-rows.csv"),
+            "addendum-2": ("results", "music", "addendum-2-rows.csv")}
 """The recorded runs kept in the repository, one Holm family each (results/music/README.md): the
-pre-registered chorale run (PREREGISTRATION.md) and the recorded stems and ambience of ADDENDUM-1.md."""
+pre-registered chorale run (PREREGISTRATION.md), the recorded stems and ambience of ADDENDUM-1.md and
+the sinusoidal points of ADDENDUM-2.md."""
+BORROWS = {"addendum-2": ("chorales", "addendum-1")}
+"""Runs that computed only new systems on the pieces of earlier runs (ADDENDUM-2.md: the sinusoidal
+points, with the floor and the oracle): their family reads the grid candidates of its data sets from
+those runs' rows, so the comparator is chosen among the same systems on the same validation pieces."""
+ROW_KEY = ["dataset", "split", "piece", "method", "representation", "source", "metric"]
 
 
-def recorded_runs() -> dict[str, pd.DataFrame]:
-    """Each recorded run's rows by family (those this checkout has; empty outside a checkout)."""
+def _rows_files() -> dict[str, pd.DataFrame]:
     from innmf.data.paths import repository_root
 
     root = repository_root()
@@ -242,10 +248,34 @@ def recorded_runs() -> dict[str, pd.DataFrame]:
     return {family: pd.read_csv(path) for family, path in paths.items() if path.exists()}
 
 
+def recorded_runs() -> dict[str, pd.DataFrame]:
+    """Each recorded run's rows by family (those this checkout has; empty outside a checkout).
+
+    A family in :data:`BORROWS` gets its lenders' grid candidates for its data sets; its floor
+    rows must equal theirs (the same mixtures and stems), else the run is not of the same pieces.
+
+    Raises:
+        ValueError: a borrowing run whose floor differs from its lenders' on a shared piece.
+    """
+    files = _rows_files()
+    runs = {}
+    for family, rows in files.items():
+        lenders = [files[b] for b in BORROWS.get(family, ()) if b in files]
+        lent = [r[r["dataset"].isin(set(rows["dataset"]))] for r in lenders]
+        for other in lent:
+            both = rows[rows["method"] == "floor"].merge(other[other["method"] == "floor"], on=ROW_KEY)
+            if not np.allclose(both["value_x"], both["value_y"], rtol=0, atol=1e-6):
+                raise ValueError(f"The floor of recorded run {family!r} differs from its lenders' on the same pieces: "
+                                 "it did not separate the same mixtures, and its endpoint cannot borrow their grid.")
+        grid = [r[r["method"].map(is_grid_candidate)] for r in lent]
+        runs[family] = pd.concat([rows, *grid], ignore_index=True) if grid else rows
+    return runs
+
+
 def recorded_rows() -> pd.DataFrame | None:
-    """Every recorded run's rows together (their data sets are distinct), or None when there are none."""
-    runs = recorded_runs()
-    return pd.concat(runs.values(), ignore_index=True) if runs else None
+    """Every recorded run's rows together, each (piece, system, source, metric) once, or None when there are none."""
+    files = _rows_files()
+    return pd.concat(files.values(), ignore_index=True).drop_duplicates(ROW_KEY, ignore_index=True) if files else None
 
 
 def recorded_endpoint() -> pd.DataFrame | None:
@@ -255,6 +285,15 @@ def recorded_endpoint() -> pd.DataFrame | None:
     if not runs:
         return None
     return pd.concat([endpoint(rows).assign(family=family) for family, rows in runs.items()], ignore_index=True)
+
+
+def recorded_claims() -> dict[str, dict[str, str]]:
+    """Each recorded family's claim per data set (:func:`claim_verdict` within the family), so that a later
+    family on the same data sets (ADDENDUM-2.md) reports its own claim and leaves the earlier ones as judged."""
+    table = recorded_endpoint()
+    if table is None:
+        return {}
+    return {str(family): claim_verdict(part) for family, part in table.groupby("family", sort=False)}
 
 
 def plot_endpoint(rows: pd.DataFrame, table: pd.DataFrame, ax: Any = None) -> Any:

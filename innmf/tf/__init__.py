@@ -5,6 +5,7 @@
   representations in time or on one time axis, network coordinates.
 - :mod:`innmf.tf.cqt`: constant-Q transform with a window and hop per bin.
 - :mod:`innmf.tf.sinusoidal`: sinusoidal (peak) model with partial tracking.
+- :mod:`innmf.tf.peak_regions`: the peaks' STFT regions, so that masked peaks invert to audio.
 - :mod:`innmf.tf.signals`: FM (Figure 1) and other synthetic test signals.
 - :mod:`innmf.tf.hybrid`: the committed piano recording and the paper's hybrid cloud.
 - :mod:`innmf.report.clouds`: plots that show each part's sampling.

@@ -220,6 +220,7 @@ def spectrum_at(
     window_length: int = 1024,
     hop: int | None = None,
     window: str = "blackmanharris",
+    complex_values: bool = False,
 ) -> np.ndarray:
     """|windowed DTFT| of ``x`` at given (frame, frequency) points, calibrated as the peaks.
 
@@ -235,9 +236,12 @@ def spectrum_at(
         frame: frame index of each point (:attr:`Peaks.frame`).
         f: frequency of each point (Hz).
         window_length, hop, window: as in :func:`spectral_peaks`.
+        complex_values: return the complex DTFT values (phase relative to each frame's
+            first sample), linear in ``x``: what :mod:`innmf.tf.peak_regions` keeps as the
+            peaks' coefficients (chapter "Music and environmental sound").
 
     Returns:
-        (n_points,) magnitudes.
+        (n_points,) magnitudes, or complex values with ``complex_values``.
     """
     hop = window_length // 4 if hop is None else int(hop)
     x = check_signal(x, window_length)
@@ -248,10 +252,18 @@ def spectrum_at(
     if frame.size and (frame.min() < 0 or frame.max() >= len(framed)):
         raise ValueError(f"Frame indices must lie in [0, {len(framed) - 1}] for this signal, window and hop.")
     w = get_window(window, window_length, fftbins=True)
-    n = np.arange(window_length)
-    out = np.empty(frame.size)
-    for start in range(0, frame.size, 4096):  # bounded memory: (chunk x N) complex exponentials
-        sl = slice(start, start + 4096)
-        kernel = np.exp(-2j * np.pi * f[sl, None] * n[None, :] / sr)
-        out[sl] = np.abs(np.sum(framed[frame[sl]] * w * kernel, axis=1)) / w.sum()
-    return out
+    # e^{-iωn} with n = R·b + r: R + N/R exponentials per point instead of N (the exponentials
+    # dominated the cost), and one small product per frame for all of its points
+    R = int(np.ceil(np.sqrt(window_length)))
+    nb = -(-window_length // R)
+    out = np.empty(frame.size, dtype=np.complex128)
+    order = np.argsort(frame, kind="stable")
+    bounds = np.flatnonzero(np.diff(frame[order])) + 1
+    for idx in np.split(order, bounds) if frame.size else []:
+        seg = np.zeros(nb * R)
+        seg[:window_length] = framed[frame[idx[0]]] * w
+        omega = -2j * np.pi * f[idx, None] / sr
+        E, S = np.exp(omega * np.arange(R)), seg.reshape(nb, R).T
+        inner = E.real @ S + 1j * (E.imag @ S)  # (points, nb); two real products: a complex one can be far slower
+        out[idx] = np.sum(inner * np.exp(omega * (R * np.arange(nb))), axis=1) / w.sum()
+    return out if complex_values else np.abs(out)

@@ -5,7 +5,9 @@ representations with ground truth") with the profile and ``--set`` overrides,
 resumably in ``--out``, and prints every row (``--json``: one object
 ``{"experiment": "music", "profile", "corpus", "out", "rows": [{experiment, dataset,
 split, piece, method, representation, source, metric, value}, ...]}``), the floor's
-and the oracle ceiling's rows included.
+and the oracle ceiling's rows included. The irregular representations are the setting
+``irregular`` (``--set 'irregular=["cqt", "multires", "sinusoidal"]'``; the sinusoidal
+peaks enter a run only when named there).
 """
 
 from __future__ import annotations
