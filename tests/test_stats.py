@@ -12,7 +12,7 @@ import pytest
 from scipy import stats as sps
 
 from innmf.report.stats import MARGINS, holm, paired_summary, speaker_caveat, summary_rows, summary_table
-from innmf.report.speaker_model import speaker_interval
+from innmf.report.pooled_model import pooled_intervals
 
 SPEAKERS = ("a", "b", "c", "d", "e", "f")
 
@@ -144,12 +144,14 @@ def test_speaker_columns_and_holm_families() -> None:
     df, truth = _table(n_trials=24)
     out = paired_summary(df)
     assert (out["note"] == "").all() and (out["n_speakers"] == 6).all()
+    labels = pd.Series([_pair(t) for t in range(24)])
     for _, row in out.iterrows():
-        base, treat = truth[(row["n_fft"], row["metric"])]
-        fit = speaker_interval(treat - base, [_pair(t) for t in range(24)])
-        assert row["speaker_low"] == pytest.approx(fit.low) and row["speaker_high"] == pytest.approx(fit.high)
+        # One joint model per metric over both window sizes: the verdicts' path.
+        diff = pd.DataFrame({n: np.subtract(*truth[(n, row["metric"])][::-1]) for n in (1000, 2000)})
+        fit = pooled_intervals(diff, labels).loc[row["n_fft"]]
+        assert row["speaker_low"] == pytest.approx(fit["low"]) and row["speaker_high"] == pytest.approx(fit["high"])
         assert row["speaker_low"] < row["mean_diff"] < row["speaker_high"]
-        assert row["p_speaker"] == pytest.approx(fit.p_value)
+        assert row["p_speaker"] == pytest.approx(fit["p"]) and row["speaker_df"] == pytest.approx(fit["df"])
         assert row["ratio_low"] < row["ratio"] < row["ratio_high"]
     for experiment, family in out.groupby("experiment"):  # default family: all N and metrics of an experiment
         np.testing.assert_allclose(family["p_speaker_holm"], holm(family["p_speaker"]))

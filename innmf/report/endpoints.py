@@ -33,12 +33,21 @@ same rule and shown beside it.
   a method's own networks moves a trial by is not one a user could act on. These margins
   were fixed before that study ran; it is the study that says what they mean.
 
+**Intervals.** Every endpoint's speaker-level interval comes from one joint model of the
+per-trial differences at the paper's window sizes, N a fixed effect, the speaker variance
+shared across N, with Satterthwaite degrees of freedom
+(:func:`innmf.report.pooled_model.pooled_intervals`; a fit at N0 borrows the speaker
+variance of the level differences at the other paper sizes). The same function gives the
+chapters' tables (:func:`innmf.report.transfer.estimand_summary`) and
+:func:`innmf.report.stats.paired_summary`, so a verdict and the tables beside it agree.
+
 **Decisions.** An endpoint is *non-inferior* when the whole speaker-level 95 % interval
 lies on the good side of its margin, *inferior* when the whole interval lies past it, and
 *undecided* otherwise. "At every window size" is an intersection of such tests and needs
 no multiplicity correction. The p-values against zero (for sentences such as "below NMF
 at N = 1000") and the one-sided non-inferiority p-values are Holm-adjusted in **one
-family per claim**: every metric, comparator and window size of the claim. Beside each
+family per claim**: every metric, comparator and window size of the claim (also when
+:func:`endpoint_table` is given several claims at once, each is adjusted on its own). Beside each
 decision, the same rule applied to the delete-one-speaker jackknife interval
 (:func:`innmf.report.transfer.jackknife_interval`) is a sensitivity check: a verdict that
 changes under it rests on the speaker model's assumptions, not on the data alone.
@@ -57,14 +66,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from innmf.report.pooled_model import PAPER_N_FFTS
 from innmf.report.stats import MARGINS, holm, speaker_caveat
 from innmf.report.transfer import estimand_summary
 
 TREATMENT = "iN-NMF"
 TRAIN_N_FFT = 2000
 """The paper's training window size N0."""
-PAPER_N_FFTS = (1000, 1500, 2000, 2500)
-"""The paper's window sizes: the decisions are taken at those a table has."""
 NONINFERIOR, INFERIOR, UNDECIDED = "non-inferior", "inferior", "undecided"
 HOLDS, PARTLY, FAILS, NOT_TESTED = "holds", "holds partly", "does not hold here", "not tested"
 ALPHA = 0.05
@@ -123,14 +131,14 @@ def decide(low: float, high: float, side: str, value: float) -> str:
     return NONINFERIOR if good else INFERIOR if bad else UNDECIDED
 
 
-def _p_noninferior(estimate: float, se: float, side: str, value: float, n_speakers: float) -> float:
-    """One-sided p of "the margin is crossed", t with speakers − 1 degrees of freedom."""
+def _p_noninferior(estimate: float, se: float, side: str, value: float, df: float) -> float:
+    """One-sided p of "the margin is crossed", t with the interval's (Satterthwaite) degrees of freedom."""
     gap = (value - estimate) if side == "upper" else (estimate - value)
-    if not (np.isfinite(se) and np.isfinite(n_speakers)):
+    if not (np.isfinite(se) and not np.isnan(df)):
         return math.nan
     if se == 0:
         return 0.0 if gap > 0 else 1.0
-    return float(sps.t.sf(gap / se, int(n_speakers) - 1))
+    return float(sps.t.sf(gap / se, df))
 
 
 def endpoint_table(
@@ -146,13 +154,14 @@ def endpoint_table(
         df: tidy per-trial rows with a ``speakers`` column (the runners write it).
         endpoints: the declared endpoints (default: :data:`PRIMARY_ENDPOINTS`).
         n0: the training window size N0.
-        paper_n_ffts: the window sizes a verdict is taken at; other N are judged and shown.
+        paper_n_ffts: the window sizes a verdict is taken at, and whose differences share one
+            joint model (:mod:`innmf.report.pooled_model`); other N are judged and shown.
         confidence: level of the intervals.
 
     Returns:
         One row per claim x metric x comparator x N: ``estimand``, ``treatment``,
         ``comparator``, ``paper_range``, ``scale``, ``n``, ``n_speakers``, ``estimate``,
-        ``low``, ``high`` (speaker level), ``jack_low``, ``jack_high``, ``side``, ``margin``
+        ``se``, ``df``, ``low``, ``high`` (speaker level, pooled over the paper's sizes), ``jack_low``, ``jack_high``, ``side``, ``margin``
         (both on the comparison scale), ``decision``, ``jack_decision``, ``p_zero``,
         ``p_noninferior`` and their ``_holm`` versions (one family per claim), ``status``
         ("tested", or why not) and ``note``.
@@ -160,7 +169,7 @@ def endpoint_table(
     summaries: dict[str, pd.DataFrame | str] = {}
     for metric in {m for ep in endpoints for m in ep.metrics}:
         try:
-            summaries[metric] = estimand_summary(df, metric, n0, confidence)
+            summaries[metric] = estimand_summary(df, metric, n0, confidence, pooled=paper_n_ffts)
         except ValueError as err:
             summaries[metric] = str(err)
     rows: list[dict[str, Any]] = []
@@ -183,10 +192,10 @@ def endpoint_table(
                     # A fit is at N0 by definition; a transfer is judged at the paper's sizes.
                     in_range = ep.estimand == "fit" or int(s["n_fft"]) in set(paper_n_ffts)
                     row = {**head, "comparator": comparator, "status": "tested", "paper_range": in_range,
-                           **{k: s[k] for k in ("n_fft", "scale", "n", "n_speakers", "estimate", "se", "low",
-                                                "high", "jack_low", "jack_high", "note")}}
+                           **{k: s[k] for k in ("n_fft", "scale", "n", "n_speakers", "estimate", "se", "df",
+                                                "low", "high", "jack_low", "jack_high", "note")}}
                     row["p_zero"] = s["p"]
-                    row["p_noninferior"] = _p_noninferior(s["estimate"], s["se"], side, value, s["n_speakers"])
+                    row["p_noninferior"] = _p_noninferior(s["estimate"], s["se"], side, value, s["df"])
                     row["decision"] = decide(s["low"], s["high"], side, value)
                     row["jack_decision"] = decide(s["jack_low"], s["jack_high"], side, value)
                     rows.append(row)

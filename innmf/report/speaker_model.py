@@ -29,8 +29,10 @@ A speaker (pigeonhole) bootstrap was not used: a resample of 6 speakers holds on
 Limitation: with six speakers the interval is approximate and wide, and it speaks
 about speakers like these six; a conclusion about speakers in general is conditional.
 
-Used by :func:`innmf.report.stats.paired_summary` (chapters "Reconstruction across
-window sizes", "Separating two speakers", "A paired look at the comparison").
+The book's intervals now come from :mod:`innmf.report.pooled_model`, which fits this
+model over the paper's window sizes together (with one size it is this model, and its
+tests check the two agree); :func:`speaker_interval` stays as that one-size reference and
+for :func:`coverage_study`. Its :func:`speaker_design` and :data:`MIN_SPEAKERS` serve both.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 The published comparison is unpaired (book/paper_setup.md §5): classic NMF and iN-NMF
 saw different signals. Our runners evaluate both methods on the *same* trials, so
 the comparison is per-trial differences. Trials share speakers, so the intervals
-that carry the verdicts are speaker-level (:mod:`innmf.report.speaker_model`); the
+that carry the verdicts are speaker-level, from one joint model over the paper's window
+sizes (:mod:`innmf.report.pooled_model`, the verdicts' own path); the
 trial-level t-interval and Wilcoxon test are kept beside them to show what changes.
 p-values are Holm-adjusted over the window sizes and metrics of an experiment (a
 descriptive table's family; each claim has its own, in :mod:`innmf.report.endpoints`), and
@@ -33,7 +34,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from innmf.experiments.summary import REQUIRED_COLUMNS, SUMMARY_KEYS, _check_table, infer_experiment, summary_rows, summary_table  # noqa: F401 - the summary is part of this module's API
-from innmf.report.speaker_model import SpeakerInterval, speaker_interval
+from innmf.report.pooled_model import PAPER_N_FFTS, pooled_intervals
 
 MIN_WILCOXON_PAIRS = 6
 FEW_SPEAKERS = 20  # below this many speakers every verdict carries the caveat sentence
@@ -64,12 +65,14 @@ SPEAKER_INFERENCE_NOTE = (
     "**How the intervals are computed.** Every trial mixes two speakers and every speaker "
     "appears in many trials, so trials are not independent: trials that share a speaker "
     "share its voice and overlapping training excerpts. Each per-trial difference "
-    "(iN-NMF − NMF) is modelled as the mean difference plus one random effect per speaker "
-    "of the pair plus trial noise (a crossed random-effects model, fitted by REML); the "
-    "interval is the trial mean ± a t quantile with (speakers − 1) degrees of freedom times "
-    "the model's standard error. On data simulated with this design and known speaker "
-    "effects the 95 % interval covers the true difference at least 90 % of the time, where the "
-    "trial-level t-interval falls far short as soon as speakers differ (`coverage_study` "
+    "(iN-NMF − NMF) is modelled as the mean difference at its window size plus one random effect "
+    "per speaker of the pair, shared by all the paper's window sizes, plus one per trial (the same "
+    "trials repeat at every size) plus noise (a crossed random-effects model, fitted by REML on "
+    "the paper's sizes together, so that one speaker variance serves them all); the interval is "
+    "the trial mean ± a t quantile with (speakers − 1) degrees of freedom times the model's "
+    "standard error. On data simulated with this design and known effects the 95 % interval "
+    "covers the true difference at least 90 % of the time, where the trial-level t-interval "
+    "falls far short as soon as speakers differ (`innmf.report.pooled_coverage.coverage_study` "
     "computes the table). "
     "The claims are decided in the tables of fit and transfer: a margin (SDR "
     f"{MARGINS['sdr'].value:+g} dB, STOI {MARGINS['stoi'].value:+g}, KL ratio {MARGINS['kl'].value:g} for the "
@@ -134,32 +137,53 @@ def _pair_group(
     return complete, dropped
 
 
-def _speaker_columns(
-    pairs: pd.DataFrame, baseline: str, treatment: str, confidence: float, notes: list[str]
-) -> dict[str, Any]:
-    row: dict[str, Any] = dict.fromkeys(
-        ("n_speakers", "speaker_se", "speaker_low", "speaker_high", "speaker_share", "p_speaker",
-         "ratio_se", "ratio_low", "ratio_high"), math.nan)
-    if "speakers" not in pairs.columns:
-        notes.append("no speakers column: no speaker-level interval")
-        return row
-    base, treat = pairs[baseline].to_numpy(), pairs[treatment].to_numpy()
-    labels = list(pairs["speakers"])
-    try:
-        fit: SpeakerInterval = speaker_interval(treat - base, labels, confidence)
-    except ValueError as err:
-        notes.append(f"no speaker-level interval: {err}")
-        return row
-    row.update(n_speakers=fit.n_speakers, speaker_se=fit.se, speaker_low=fit.low, speaker_high=fit.high,
-               speaker_share=fit.speaker_share, p_speaker=fit.p_value)
-    mean_base = float(np.mean(base))
-    if mean_base != 0:
+def _speaker_rows(paired: dict[tuple[Any, Any, Any], pd.DataFrame], baseline: str, treatment: str,
+                  confidence: float) -> dict[tuple[Any, Any, Any], tuple[dict[str, Any], list[str]]]:
+    """Speaker-level columns and notes of every (experiment, n_fft, metric) group.
+
+    One joint model per experiment and metric over its window sizes
+    (:func:`innmf.report.pooled_model.pooled_intervals`): the paper's sizes share the
+    speaker variance, as in the verdicts' endpoints.
+    """
+    columns = ("n_speakers", "speaker_se", "speaker_df", "speaker_low", "speaker_high", "speaker_share",
+               "p_speaker", "ratio_se", "ratio_low", "ratio_high")
+    out: dict[tuple[Any, Any, Any], tuple[dict[str, Any], list[str]]] = {
+        key: (dict.fromkeys(columns, math.nan), []) for key in paired}
+    families: dict[tuple[Any, Any], list[Any]] = {}
+    for experiment, n_fft, met in paired:
+        families.setdefault((experiment, met), []).append(n_fft)
+    for (experiment, met), sizes in families.items():
+        groups = {n: paired[(experiment, n, met)] for n in sizes}
+        if any("speakers" not in g.columns for g in groups.values()):
+            for n in sizes:
+                out[(experiment, n, met)][1].append("no speakers column: no speaker-level interval")
+            continue
+        labels = pd.concat([g["speakers"] for g in groups.values()])
+        labels = labels[~labels.index.duplicated()]
+        diff = pd.DataFrame({n: g[treatment] - g[baseline] for n, g in groups.items()})
+        try:
+            fits = pooled_intervals(diff, labels, PAPER_N_FFTS, confidence)
+        except ValueError as err:
+            for n in sizes:
+                out[(experiment, n, met)][1].append(f"no speaker-level interval: {err}")
+            continue
         # Delta method for the ratio of means R: the mean of (T - R B) / mean(B) has R's error.
-        ratio = float(np.mean(treat)) / mean_base
-        lin = speaker_interval((treat - ratio * base) / mean_base, labels, confidence)
-        half = lin.high - lin.estimate
-        row.update(ratio_se=lin.se, ratio_low=ratio - half, ratio_high=ratio + half)
-    return row
+        means = {n: (float(g[treatment].mean()), float(g[baseline].mean())) for n, g in groups.items()}
+        usable = [n for n in sizes if means[n][1] != 0]
+        lin = pd.DataFrame({n: (groups[n][treatment] - means[n][0] / means[n][1] * groups[n][baseline]) / means[n][1]
+                            for n in usable})
+        ratio_fits = pooled_intervals(lin, labels, PAPER_N_FFTS, confidence) if usable else None
+        for n in sizes:
+            fit = fits.loc[n]
+            row = out[(experiment, n, met)][0]
+            row.update(n_speakers=int(fit["n_speakers"]), speaker_se=fit["se"], speaker_df=fit["df"],
+                       speaker_low=fit["low"], speaker_high=fit["high"], speaker_share=fit["speaker_share"],
+                       p_speaker=fit["p"])
+            if ratio_fits is not None and n in usable:
+                ratio, lin_fit = means[n][0] / means[n][1], ratio_fits.loc[n]
+                half = lin_fit["high"] - lin_fit["estimate"]
+                row.update(ratio_se=lin_fit["se"], ratio_low=ratio - half, ratio_high=ratio + half)
+    return out
 
 
 def _margin_columns(metric: str, row: dict[str, Any]) -> dict[str, Any]:
@@ -205,9 +229,10 @@ def paired_summary(
         ``mean_baseline``, ``mean_treatment``, ``std_baseline``, ``std_treatment``,
         ``mean_diff`` (treatment − baseline), ``std_diff``, ``ci_low``, ``ci_high``
         (trial-level t-interval), ``p_wilcoxon``, ``ratio`` (mean_treatment /
-        mean_baseline); speaker level (needs a ``speakers`` column, 3+ speakers):
-        ``n_speakers``, ``speaker_se``, ``speaker_low``, ``speaker_high`` (interval of
-        mean_diff), ``speaker_share`` (share of a trial's variance due to its speakers),
+        mean_baseline); speaker level (needs a ``speakers`` column, 3+ speakers; one joint
+        model per experiment and metric, the paper's window sizes sharing the speaker variance):
+        ``n_speakers``, ``speaker_se``, ``speaker_df`` (Satterthwaite), ``speaker_low``,
+        ``speaker_high`` (interval of mean_diff), ``speaker_share`` (share of a trial's variance due to its speakers),
         ``p_speaker``, ``ratio_se``, ``ratio_low``, ``ratio_high``; then
         ``p_speaker_holm``, ``p_wilcoxon_holm``; ``margin``, ``margin_kind``,
         ``margin_bound`` (the speaker-level bound tested) and ``noninferior`` (the bound
@@ -230,10 +255,13 @@ def paired_summary(
     unknown = [c for c in holm_by if c not in ("experiment", "n_fft", "metric")]
     if unknown:
         raise ValueError(f"holm_by columns {unknown} unknown; choose among experiment, n_fft, metric.")
+    paired = {}
+    for key, group in table.groupby(["experiment", "n_fft", "metric"], sort=True):
+        paired[key] = _pair_group(group, baseline, treatment, dict(zip(("experiment", "n_fft", "metric"), key)))
+    speaker = _speaker_rows({key: pairs for key, (pairs, _) in paired.items()}, baseline, treatment, confidence)
     rows = []
-    for (experiment, n_fft, met), group in table.groupby(["experiment", "n_fft", "metric"], sort=True):
+    for (experiment, n_fft, met), (pairs, dropped) in paired.items():
         label = {"experiment": experiment, "n_fft": n_fft, "metric": met}
-        pairs, dropped = _pair_group(group, baseline, treatment, label)
         base, treat = pairs[baseline].to_numpy(), pairs[treatment].to_numpy()
         n = len(base)
         diff = treat - base
@@ -271,7 +299,8 @@ def paired_summary(
         else:
             row["ratio"] = math.nan
             notes.append("no ratio: baseline mean is zero or no pairs")
-        row.update(_speaker_columns(pairs, baseline, treatment, confidence, notes))
+        row.update(speaker[(experiment, n_fft, met)][0])
+        notes += speaker[(experiment, n_fft, met)][1]
         row.update(_margin_columns(str(met), row))
         row["note"] = "; ".join(notes)
         rows.append(row)

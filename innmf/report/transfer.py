@@ -19,9 +19,10 @@ separation metrics in their own units (dB, STOI units; higher is better):
 
 Pairs (m, c) are every two methods present, each against the ones before it in
 :data:`METHOD_ORDER` (unknown methods follow, alphabetically), so a fourth method adds its
-rows without a code change. Every mean has a speaker-level interval
-(:func:`innmf.report.speaker_model.speaker_interval`; trials share speakers) and, as a
-sensitivity check, a delete-one-speaker jackknife interval (:func:`jackknife_interval`):
+rows without a code change. Every mean has a speaker-level interval from one joint model
+over the paper's window sizes (:func:`innmf.report.pooled_model.pooled_intervals`: trials
+share speakers, and the same trials repeat at every N) and, as a sensitivity check, a
+delete-one-speaker jackknife interval of that size's trials alone (:func:`jackknife_interval`):
 where the two disagree about a margin, the verdict rests on the speaker model's
 assumptions. Decisions on margins are in :mod:`innmf.report.endpoints`.
 
@@ -39,7 +40,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from innmf.report.speaker_model import MIN_SPEAKERS, parse_speakers, speaker_interval
+from innmf.report.pooled_model import PAPER_N_FFTS, pooled_intervals
+from innmf.report.speaker_model import MIN_SPEAKERS, parse_speakers
 
 METHOD_ORDER: tuple[str, ...] = ("NMF", "NMF-interp", "NMF-resample", "iN-NMF")
 """Comparators come first: retrained NMF, then the network-free transfers, then iN-NMF."""
@@ -192,23 +194,42 @@ def jackknife_interval(values: np.ndarray, labels: Sequence[str], confidence: fl
     return mean - half, mean + half, se
 
 
-def _summarise(group: pd.DataFrame, confidence: float) -> dict[str, Any]:
-    y, labels = group["value"].to_numpy(), list(group["speakers"])
-    row: dict[str, Any] = {"n": len(y), "estimate": float(y.mean()) if len(y) else math.nan}
-    row.update(dict.fromkeys(("se", "low", "high", "p", "n_speakers", "speaker_share",
-                              "jack_se", "jack_low", "jack_high"), math.nan))
+def _levels(scores: pd.DataFrame, method: str, comparator: str, sizes: Sequence[int]) -> pd.DataFrame:
+    """Per-trial ``z_method(N) − z_comparator(N)`` at ``sizes`` (``scores``: :func:`trial_scores`), ties set to 0."""
+    columns = {n: scores[(method, n)] - scores[(comparator, n)] for n in sizes
+               if (method, n) in scores.columns and (comparator, n) in scores.columns}
+    values = pd.DataFrame(columns)
+    return values.where(values.abs() > ROUNDING, 0.0).where(values.notna())
+
+
+def _summarise(values: pd.DataFrame, group: pd.DataFrame, n_ffts: Sequence[int], pooled: Sequence[int],
+               confidence: float) -> dict[int, dict[str, Any]]:
+    """Rows at ``n_ffts``: the pooled speaker-level interval (:func:`pooled_intervals` over ``values``)
+    and the delete-one-speaker jackknife of each size's own trials (``group``)."""
+    labels = group.drop_duplicates("trial").set_index("trial")["speakers"].astype(str)
     try:
-        fit = speaker_interval(y, labels, confidence)
+        fits = pooled_intervals(values, labels, pooled, confidence)
+        note = ""
     except ValueError as err:
-        row["note"] = f"no speaker-level interval: {err}"
-        return row
-    row.update(se=fit.se, low=fit.low, high=fit.high, p=fit.p_value, n_speakers=fit.n_speakers,
-               speaker_share=fit.speaker_share, note="")
-    row["jack_low"], row["jack_high"], row["jack_se"] = jackknife_interval(y, labels, confidence)
-    return row
+        fits, note = None, f"no speaker-level interval: {err}"
+    out = {}
+    for n_fft in n_ffts:
+        part = group[group["n_fft"] == n_fft]
+        y, trial_labels = part["value"].to_numpy(), list(part["speakers"])
+        row: dict[str, Any] = {"n": len(y), "estimate": float(y.mean()) if len(y) else math.nan}
+        row.update(dict.fromkeys(("se", "df", "low", "high", "p", "n_speakers", "speaker_share",
+                                  "jack_se", "jack_low", "jack_high"), math.nan), note=note)
+        if fits is not None:
+            fit = fits.loc[n_fft]
+            row.update({k: float(fit[k]) for k in ("se", "df", "low", "high", "p", "speaker_share")},
+                       n_speakers=int(fit["n_speakers"]))
+            row["jack_low"], row["jack_high"], row["jack_se"] = jackknife_interval(y, trial_labels, confidence)
+        out[int(n_fft)] = row
+    return out
 
 
-def estimand_summary(df: pd.DataFrame, metric: str, n0: int, confidence: float = 0.95) -> pd.DataFrame:
+def estimand_summary(df: pd.DataFrame, metric: str, n0: int, confidence: float = 0.95,
+                     pooled: Sequence[int] = PAPER_N_FFTS) -> pd.DataFrame:
     """Mean of every estimand per (method, comparator, N) with its speaker-level and jackknife intervals.
 
     Chapters "Reconstruction across window sizes" (KL), "Separating two speakers" (SDR,
@@ -219,22 +240,35 @@ def estimand_summary(df: pd.DataFrame, metric: str, n0: int, confidence: float =
         metric: the metric summarised.
         n0: the training window size N0.
         confidence: level of both intervals.
+        pooled: the window sizes whose differences share one joint model
+            (:func:`innmf.report.pooled_model.pooled_intervals`; default: the paper's). A fit
+            at N0 is estimated in the joint model of the level differences at these sizes
+            and N0; a change or transfer in the joint model of its values at these sizes.
 
     Returns:
         One row per (estimand, method, comparator, n_fft): ``metric``, ``scale``
         (:func:`scale_of`), ``n`` (trials), ``estimate`` (mean on the comparison scale),
-        ``se``, ``low``, ``high``, ``p`` (two-sided, against 0), ``n_speakers``,
-        ``speaker_share`` (speaker-level model), ``jack_se``, ``jack_low``, ``jack_high``
-        (delete-one-speaker jackknife), and ``note`` (why an interval is missing).
+        ``se``, ``df`` (Satterthwaite), ``low``, ``high``, ``p`` (two-sided, against 0),
+        ``n_speakers``, ``speaker_share`` (pooled speaker-level model), ``jack_se``,
+        ``jack_low``, ``jack_high`` (delete-one-speaker jackknife, each size on its own),
+        and ``note`` (why an interval is missing).
     """
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must lie in (0, 1), got {confidence}.")
     rows = per_trial_estimands(df, metric, n0)
+    scores, _ = trial_scores(df, metric)
     out = []
-    for (estimand, method, comparator, n_fft), group in rows.groupby(
-            ["estimand", "method", "comparator", "n_fft"], sort=False):
-        out.append({"metric": metric, "scale": scale_of(metric), "estimand": estimand, "method": method,
-                    "comparator": comparator, "n_fft": int(n_fft), **_summarise(group, confidence)})
+    for (estimand, method, comparator), group in rows.groupby(["estimand", "method", "comparator"], sort=False):
+        n_ffts = sorted(set(int(n) for n in group["n_fft"]))
+        if estimand == "fit":
+            # The fit is the level difference at N0; the levels at the pooled sizes lend it their speaker variance.
+            sizes = sorted({*(n for n in pooled if n != n0), n0})
+            values = _levels(scores, method, comparator, sizes)
+        else:
+            values = group.pivot(index="trial", columns="n_fft", values="value")
+        for n_fft, row in _summarise(values, group, n_ffts, pooled, confidence).items():
+            out.append({"metric": metric, "scale": scale_of(metric), "estimand": estimand, "method": method,
+                        "comparator": comparator, "n_fft": n_fft, **row})
     table = pd.DataFrame(out)
     order = {name: i for i, name in enumerate(ESTIMANDS)}
     return table.sort_values(["estimand", "n_fft"], key=lambda c: c.map(order) if c.name == "estimand" else c,
