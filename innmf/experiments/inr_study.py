@@ -56,7 +56,7 @@ the rest are the candidates for a better recipe."""
 
 DRAWS: tuple[str, ...] = (PAPER_VARIANT, "draw 2", "draw 3")
 CANDIDATES: tuple[str, ...] = tuple(v for v in VARIANTS if v not in DRAWS)
-ADAM_RATES: tuple[float, ...] = (1e-3, 3e-3, 1e-2)
+ADAM_RATES: tuple[float, ...] = (1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1)
 TUNING_FILE = "adam_rate.json"
 
 
