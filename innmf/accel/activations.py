@@ -29,6 +29,10 @@ from innmf.accel.runtime import matmul_into
 from innmf.accel.kl import MODEL_FLOOR, KLTarget, kl_sum_from_ratio
 from innmf.accel.optim import make_optimizer
 
+KERNELS = ("blas", "fused")
+"""The refit's implementations: the BLAS products (default) or :mod:`innmf.accel.refit_fused`."""
+
+
 def fit_activations_fixed_W(
     V: torch.Tensor,
     W: torch.Tensor,
@@ -39,6 +43,7 @@ def fit_activations_fixed_W(
     progress: bool = False,
     desc: str = "fit H",
     loss_every: int = 1,
+    kernel: str = "blas",
 ) -> tuple[torch.Tensor, np.ndarray]:
     """Fit H = softplus(L) >= 0 with W fixed; L starts at U[0, 1) like the paper.
 
@@ -53,6 +58,11 @@ def fit_activations_fixed_W(
         desc: the bar's label.
         loss_every: record the objective at the start of every ``loss_every``-th epoch
             (epochs 0, k, 2k, ...); 1 records all, as :func:`innmf.models.training.train`.
+        kernel: ``"blas"`` (the default, the recorded runs' path: the products through
+            :func:`matmul_into`) or ``"fused"`` (:mod:`innmf.accel.refit_fused`: the whole
+            epoch in one compiled pass per column block; Rprop on the CPU only; the same
+            math, its numbers differ from ``"blas"`` by float rounding). Where the fused
+            kernels are refused (no numba) the BLAS path runs, with a warning.
 
     Returns:
         (H, losses): H (K x T) and the recorded objectives (float64).
@@ -63,11 +73,22 @@ def fit_activations_fixed_W(
         raise ValueError(f"epochs must be >= 1, got {epochs}.")
     if int(loss_every) < 1:
         raise ValueError(f"loss_every must be >= 1, got {loss_every}.")
+    if kernel not in KERNELS:
+        raise ValueError(f"Unknown kernel {kernel!r}; use one of {', '.join(map(repr, KERNELS))}.")
+    if kernel == "fused" and (optimizer != "rprop" or V.device.type != "cpu"):
+        raise ValueError(f"kernel='fused' runs Rprop on the CPU only (got optimizer={optimizer!r} on {V.device}); "
+                         "use kernel='blas'.")
     V = KLTarget(V.contiguous()).m  # validates: finite, non-negative
     W = W.detach().contiguous()
     K, T = W.shape[1], V.shape[1]
     gen = torch.Generator().manual_seed(int(seed))
     logits = torch.nn.Parameter(torch.rand(K, T, generator=gen, dtype=torch.float64).to(V.device, V.dtype))
+    if kernel == "fused":
+        from innmf.accel.refit_fused import fit_fused
+
+        done = fit_fused(V, W, logits, int(epochs), lr, int(loss_every), progress, desc)
+        if done is not None:
+            return done
     opt = make_optimizer([logits], optimizer, lr)
     WH, R, scratch = torch.empty_like(V), torch.empty_like(V), torch.empty_like(V)
     WtR, grad = V.new_empty(K, T), V.new_empty(K, T)

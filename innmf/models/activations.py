@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from innmf.data.validation import check_device, check_dtype, check_int
+from innmf.accel.activations import KERNELS
+from innmf.data.validation import check_choice, check_device, check_dtype, check_int
 from innmf.models.backends import check_backend
 from innmf.models.common import SEED_MAX, as_matrix, check_finite_fit, check_training, fork_rng
 from innmf.models.training import fit_H
@@ -53,6 +54,7 @@ def fit_activations(
     progress: bool = False,
     loss_every: int = 1,
     backend: str = "auto",
+    kernel: str = "blas",
 ) -> ActivationFit:
     """Model 3: fit the activations of fixed dictionaries on a mixture (supervised separation).
 
@@ -74,11 +76,15 @@ def fit_activations(
         loss_every: record the loss every this many epochs (1: all).
         backend: ``"auto"``, ``"fast"`` or ``"reference"`` (autograd through
             :func:`innmf.paper.inmf.loss_fixed_W` and ``torch.optim``).
+        kernel: the fast path's Rprop fit: ``"blas"`` (default, the recorded runs') or
+            ``"fused"`` (CPU, one compiled pass per column block, :mod:`innmf.accel.refit_fused`;
+            the same math, numbers within float rounding).
 
     Returns:
         :class:`ActivationFit`.
     """
     reference = check_backend(backend) == "reference"
+    check_choice(kernel, "kernel", KERNELS)
     device, dtype = check_device(device), check_dtype(dtype)
     epochs, optimizer, lr, loss_every = check_training(epochs, optimizer, lr, loss_every)
     seed = check_int(seed, "seed", minimum=0, maximum=SEED_MAX)
@@ -95,7 +101,7 @@ def fit_activations(
     sizes = [W.shape[1] for W in Ws]
     with fork_rng(device):
         H, losses = fit_H(Vt, torch.cat(Ws, dim=1), epochs, optimizer, lr, seed, progress, "fit activations",
-                          loss_every, reference=reference)
+                          loss_every, reference=reference, kernel=kernel)
     check_finite_fit(losses, [H], "fit_activations", dtype)
     Hs = list(torch.split(H, sizes, dim=0))
     with torch.no_grad():

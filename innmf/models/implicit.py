@@ -43,6 +43,7 @@ import torch
 import torch.nn.functional as nnf
 from torch import nn
 
+from innmf.accel.activations import KERNELS
 from innmf.accel.kl import KLTarget, mean_kl
 from innmf.data.validation import check_choice, check_device, check_dtype, check_float, check_int
 from innmf.models.activations import ActivationFit, fit_activations
@@ -288,6 +289,7 @@ class ImplicitWNMF(EstimatorFace, nn.Module):
         progress: bool = False,
         seed: int | None = None,
         loss_every: int = 1,
+        kernel: str = "blas",
     ) -> np.ndarray:
         """Sample W at ``freq_coords`` (frozen) and fit new activations on ``V`` (= :meth:`transform`).
 
@@ -304,12 +306,18 @@ class ImplicitWNMF(EstimatorFace, nn.Module):
             seed: seed of H's initialisation (default: the model's seed + 2).
             loss_every: record the loss every this many epochs (1: all; the
                 experiments, which only need H, record the first only).
+            kernel: the Rprop refit's implementation: ``"blas"`` (default, the recorded
+                runs') or ``"fused"`` (CPU, one compiled pass per column block:
+                :mod:`innmf.accel.refit_fused`; the same math, numbers within float rounding).
 
         Returns:
             H, shape (K, T'); the loss history is kept in ``refit_history_``.
         """
         self._check_fitted("transform (refit_H)")
         mu = check_choice(optimizer, "optimizer", (*OPTIMIZERS, "mu")) == "mu"
+        if check_choice(kernel, "kernel", KERNELS) != "blas" and (mu or self.backend == "reference"):
+            raise ValueError(f"kernel={kernel!r} is the fast path's Rprop refit: not with optimizer='mu' or "
+                             "backend='reference'.")
         epochs, optimizer, lr, loss_every = check_training(epochs, "rprop" if mu else optimizer, lr, loss_every)
         seed = self.seed + 2 if seed is None else check_int(seed, "seed", minimum=0, maximum=SEED_MAX)
         Vt = as_matrix(V, self.device, self.dtype)
@@ -324,7 +332,7 @@ class ImplicitWNMF(EstimatorFace, nn.Module):
             return H_mu
         with fork_rng(self.device):
             H, self.refit_history_ = fit_H(Vt, W, epochs, optimizer, lr, seed, progress, "refit H", loss_every,
-                                           reference=self.backend == "reference")
+                                           reference=self.backend == "reference", kernel=kernel)
         check_finite_fit(self.refit_history_, [H], "ImplicitWNMF.transform", self.dtype)
         return H.cpu().numpy()
 

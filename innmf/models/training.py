@@ -117,6 +117,7 @@ def fit_H(
     desc: str = "fit H",
     loss_every: int = 1,
     reference: bool = False,
+    kernel: str = "blas",
 ) -> tuple[torch.Tensor, np.ndarray]:
     """Fit H = softplus(L) >= 0 on V with the dictionary W fixed; L starts at U[0, 1) (seeded).
 
@@ -136,12 +137,16 @@ def fit_H(
         desc: the bar's label.
         loss_every: record the objective every this many epochs.
         reference: run the plain math of :mod:`innmf.paper.inmf`.
+        kernel: the fast path's ``"blas"`` (default) or ``"fused"`` refit
+            (:func:`~innmf.accel.activations.fit_activations_fixed_W`); not with ``reference``.
 
     Returns:
         (H, losses): H (K x T) and the recorded objectives (float64).
     """
     if not reference:
-        return fit_activations_fixed_W(V, W, epochs, optimizer, lr, seed, progress, desc, loss_every)
+        return fit_activations_fixed_W(V, W, epochs, optimizer, lr, seed, progress, desc, loss_every, kernel)
+    if kernel != "blas":
+        raise ValueError(f"kernel={kernel!r} is a fast path; backend='reference' runs the plain math of innmf.paper.")
     if W.shape[0] != V.shape[0]:
         raise ValueError(f"W has {W.shape[0]} rows but V has {V.shape[0]} frequency bins; sample W at V's bins.")
     W = W.detach()
