@@ -38,11 +38,16 @@ def results_dir_for(settings: dict[str, Any]) -> Path:
     return build_dir() / "results" / f"{settings.get('profile', 'custom')}-{key}"
 
 
+LISTEN_TRIAL = 0
+"""The trial chapter "Separating two speakers" plays unless told otherwise (its ``listen_trial``)."""
+
+
 def chapter_results(
     settings: dict[str, Any],
     results_dir: str | Path | None = None,
     results_from: str | Path | None = None,
     workers: int = 1,
+    listen_trial: int | None = LISTEN_TRIAL,
 ) -> tuple[Any, str]:
     """The speech chapters' per-trial rows: read from a store, or computed/resumed in one.
 
@@ -55,6 +60,8 @@ def chapter_results(
         results_dir: store to write and resume (default: :func:`results_dir`).
         results_from: an existing store to read instead of computing anything.
         workers: local processes running trials at once.
+        listen_trial: the trial whose separated signals the store keeps, as it is
+            computed, for :func:`trial_signals` (None: none).
 
     Returns:
         ``(rows, where)``: the tidy per-trial table and a sentence saying where it came from.
@@ -65,8 +72,80 @@ def chapter_results(
         return load_results(results_from), f"read from the results store `{shown_path(results_from)}`"
     store = results_dir or results_dir_for(settings)
     rows = run_experiments(settings, ("reconstruction", "separation"), out=store, workers=workers,
-                           progress=False)
+                           progress=False, keep_signals=() if listen_trial is None else (int(listen_trial),))
+    if results_dir is None:  # the default store's name is a settings hash, which tells a reader nothing
+        return rows, "computed (or resumed) in this build's results store for these settings (under `_build/results`)"
     return rows, f"computed (or resumed) in the results store `{shown_path(store)}`"
+
+
+def trial_signals(
+    settings: dict[str, Any],
+    index: int,
+    results_dir: str | Path | None = None,
+    results_from: str | Path | None = None,
+) -> tuple[Any, Any, dict[int, dict[str, list[Any]]]]:
+    """Trial ``index``, its audio and its separated signals at the sizes the chapter plays.
+
+    Chapter "Separating two speakers", section "Listen to one trial". The signals are
+    those the trial scored, kept in the book's store when the trial was computed
+    (:func:`chapter_results`); a store without them (another ``listen_trial``, a store
+    made before they were kept) has the trial replayed from its record, which gives the
+    same signals bit for bit, and keeps them there for the next build. A store read with
+    ``results_from`` is only read: the trial is replayed.
+
+    Args:
+        settings: the chapter's settings.
+        index: the trial's index.
+        results_dir: the store :func:`chapter_results` wrote (default: the book's store).
+        results_from: the store the chapter reads instead of computing.
+
+    Returns:
+        ``(trial, audio, signals)``: the ``innmf.data.Trial``, its ``TrialAudio`` and
+        ``{n: {method: [estimate a, estimate b]}}`` at
+        :func:`~innmf.experiments.trial.listening_sizes`.
+    """
+    from innmf.data import trial_audio
+    from innmf.experiments import ResultsStore, draw_trials
+    from innmf.experiments.store_signals import load_signals
+    from innmf.experiments.trial import cached_corpus, listening_sizes, replay_separation
+
+    trial = draw_trials({**settings, "n_trials": index + 1})[index]  # trial i depends only on (seed, i)
+    sizes = listening_sizes(settings)
+    store = None if results_from is not None else Path(results_dir or results_dir_for(settings))
+    kept = load_signals(store, index) if store is not None else None
+    if kept is not None and set(sizes) <= set(kept):
+        return trial, trial_audio(cached_corpus(settings["corpus"]), trial), {n: kept[n] for n in sizes}
+    audio, signals = replay_separation(settings, trial, sizes=sizes)
+    if store is not None and (store / "manifest.json").exists():
+        with ResultsStore(store, settings, corpus_spec=cached_corpus(settings["corpus"]).spec) as writer:
+            if writer.load_trial(index) is not None:  # kept beside the trial's rows only
+                writer.write_signals(trial.to_dict(), signals)
+    return trial, audio, signals
+
+
+def fit_hybrid(*args: Any, **kwargs: Any) -> Any:
+    """:func:`innmf.experiments.hybrid.fit_hybrid`, computed once per build and code (:mod:`innmf.memo`).
+
+    Chapter "Irregular and hybrid representations": the same arguments, the same fit, bit
+    for bit; a re-execution of the chapter (its text changed, not the code) reads it.
+    """
+    from innmf.experiments.hybrid import fit_hybrid as fit
+    from innmf.memo import memoised
+
+    return memoised(fit, *args, **kwargs)
+
+
+def inr_ablation(*args: Any, **kwargs: Any) -> Any:
+    """:func:`innmf.experiments.ablation.inr_ablation`, computed once per build and code (:mod:`innmf.memo`).
+
+    Chapter "Implicit neural factors": the same arguments, the same table, bit for bit
+    (its ``seconds`` are those of the fits when they ran); a re-execution of the chapter
+    (its text changed, not the code) reads it.
+    """
+    from innmf.experiments.ablation import inr_ablation as ablation
+    from innmf.memo import memoised
+
+    return memoised(ablation, *args, **kwargs)
 
 
 RECORDED_RUN = "results/paper-embedded"

@@ -125,3 +125,15 @@ def test_spectrogram_must_match_its_window_size():
         inr_ablation(V, 64, GRID, rank=K, epochs=2, others={64: others[32]}, progress=False)
     with pytest.raises(ValueError, match="epochs"):
         inr_ablation(V, 64, GRID, rank=K, epochs=0, progress=False)
+
+
+def test_workers_give_the_same_numbers_bit_for_bit(table: pd.DataFrame):
+    # issue 25: the chapter fits its configurations in two processes; only the wall time may differ
+    parallel = _run(workers=2)
+    numbers = [c for c in table.columns if c != "seconds"]
+    pd.testing.assert_frame_equal(parallel[numbers], table[numbers], check_exact=True)
+    assert list(parallel.attrs["histories"]) == list(table.attrs["histories"])
+    for label, history in table.attrs["histories"].items():
+        assert np.array_equal(parallel.attrs["histories"][label], history)
+    with pytest.raises(ValueError, match="workers must be a positive integer"):
+        _run(workers=0)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -130,6 +131,7 @@ def inr_ablation(
     base: Mapping[str, Any] | None = None,
     full: bool = False,
     progress: bool = True,
+    workers: int = 1,
 ) -> pd.DataFrame:
     """Train iN-NMF once per network design and measure each by KL.
 
@@ -153,6 +155,9 @@ def inr_ablation(
         full: train the Cartesian product of the grid instead of one factor at a time
             (cost: the product of the grid's lengths, see the module docstring).
         progress: tqdm bar over the configurations.
+        workers: local processes fitting configurations at once (1: in this process).
+            Each worker runs this process's torch thread count, so the numbers are
+            the same, bit for bit, whatever ``workers`` (only ``seconds`` differs).
 
     Returns:
         One row per configuration, in :func:`ablation_configs` order, with columns
@@ -169,7 +174,9 @@ def inr_ablation(
         ValueError: bad grid (unknown factor: the message lists the known ones), a
             spectrogram whose rows do not match its window size, or bad epochs.
     """
-    from innmf.models.implicit import ImplicitWNMF
+    import torch
+
+    from innmf.experiments.parallel import map_unordered
 
     configs = ablation_configs(grid, base, full)
     V = _check_spectrogram(V, n_fft, "V")
@@ -179,27 +186,65 @@ def inr_ablation(
     refit = int(epochs if refit_epochs is None else refit_epochs)
     if refit < 1:
         raise ValueError(f"refit_epochs must be >= 1, got {refit_epochs}.")
-    coords = frequency_coordinate(n_fft)
     columns = list(SHOWN) + [k for k in grid if k not in SHOWN]
+    fit = _Fit(V, int(n_fft), tests, int(rank), int(seed), device, int(epochs), refit, optimizer, lr)
+    tasks = [(i, fit, settings) for i, (_, settings) in enumerate(configs)]
+    if workers == 1:
+        done = ((task, _fit_config(task)) for task in tasks)
+    else:
+        done = map_unordered(_fit_config, tasks, workers=workers, progress=False, threads=torch.get_num_threads())
+    measured: dict[int, tuple[np.ndarray, dict[str, Any]]] = {}
+    with tqdm(total=len(tasks), desc="INR ablation", unit="fit", disable=not progress) as bar:
+        for task, result in done:
+            measured[task[0]] = result
+            bar.update()
     rows, histories = [], {}
-    for label, settings in tqdm(configs, desc="INR ablation", unit="fit", disable=not progress):
-        start = time.perf_counter()
-        model = ImplicitWNMF(int(rank), seed=int(seed), device=device, **settings)
-        histories[label] = model.fit(V, coords, epochs=int(epochs), optimizer=optimizer, lr=lr).history_
+    for i, (label, settings) in enumerate(configs):
+        history, numbers = measured[i]
+        histories[label] = history
         row: dict[str, Any] = {
             "label": label,
             "varied": "grid" if full else (label.split("=")[0] if label != "base" else "base"),
             "is_base": all(settings[k] == v for k, v in {**PAPER_INR, **(base or {})}.items()),
         }
         row.update({k: settings[k] for k in columns})
-        row["kl"] = kl_divergence(V, model.sample_W(coords) @ model.H_)
-        for n, Vn in tests.items():
-            c = frequency_coordinate(n)
-            H = model.refit_H(Vn, c, epochs=refit, optimizer=optimizer, lr=lr)
-            row[f"kl_N{n}"] = kl_divergence(Vn, model.sample_W(c) @ H)
-        row["n_params"] = int(sum(p.numel() for p in model.net.parameters() if p.requires_grad))
-        row["seconds"] = time.perf_counter() - start
+        row.update(numbers)
         rows.append(row)
     df = pd.DataFrame(rows)
     df.attrs["histories"] = histories
     return df
+
+
+@dataclass(frozen=True)
+class _Fit:
+    """What every configuration of one ablation is fitted to and with (picklable, for workers)."""
+
+    V: np.ndarray
+    n_fft: int
+    tests: dict[int, np.ndarray]
+    rank: int
+    seed: int
+    device: str
+    epochs: int
+    refit: int
+    optimizer: str
+    lr: float
+
+
+def _fit_config(task: tuple[int, _Fit, dict[str, Any]]) -> tuple[np.ndarray, dict[str, Any]]:
+    """Fit one configuration (in any process): its loss history and its row's numbers (KLs, parameters, seconds)."""
+    from innmf.models.implicit import ImplicitWNMF
+
+    _, fit, settings = task
+    start = time.perf_counter()
+    coords = frequency_coordinate(fit.n_fft)
+    model = ImplicitWNMF(fit.rank, seed=fit.seed, device=fit.device, **settings)
+    history = model.fit(fit.V, coords, epochs=fit.epochs, optimizer=fit.optimizer, lr=fit.lr).history_
+    numbers: dict[str, Any] = {"kl": kl_divergence(fit.V, model.sample_W(coords) @ model.H_)}
+    for n, Vn in fit.tests.items():
+        c = frequency_coordinate(n)
+        H = model.refit_H(Vn, c, epochs=fit.refit, optimizer=fit.optimizer, lr=fit.lr)
+        numbers[f"kl_N{n}"] = kl_divergence(Vn, model.sample_W(c) @ H)
+    numbers["n_params"] = int(sum(p.numel() for p in model.net.parameters() if p.requires_grad))
+    numbers["seconds"] = time.perf_counter() - start
+    return history, numbers

@@ -22,6 +22,7 @@ from innmf.experiments.trial import (
     TrialTask,
     cached_corpus,
     check_experiments,
+    listening_sizes,
     run_trial_task,
 )
 
@@ -59,7 +60,8 @@ def run_experiments(
     scheduler: Any = None,
     progress: bool = True,
     threads: int | None = None,
-    trial_fn: Callable[[TrialTask], tuple[list[dict[str, Any]], float]] = run_trial_task,
+    keep_signals: Iterable[int] = (),
+    trial_fn: Callable[[TrialTask], tuple[Any, ...]] = run_trial_task,
 ) -> pd.DataFrame:
     """Run (or resume) the reconstruction and/or separation experiments.
 
@@ -77,8 +79,14 @@ def run_experiments(
             Equal threads give bit-identical numbers serially, in processes or on a
             cluster; 1 is the fastest on a small shared machine (torch's threads
             spin-wait on one trial's small matrices).
+        keep_signals: indices of trials whose separated signals at
+            :func:`~innmf.experiments.trial.listening_sizes` are kept in the store
+            beside their rows, as they are computed (chapter "Separating two speakers"
+            plays them; :mod:`innmf.experiments.store_signals`). Only with ``out``
+            and the separation experiment; a trial already stored is not recomputed.
         trial_fn: the per-trial function (a picklable top-level function; tests
-            replace it to count or interrupt work).
+            replace it to count or interrupt work): ``(rows, seconds)``, and the
+            signals third for a task with ``listen`` sizes.
 
     Returns:
         Tidy per-trial rows (columns ``trial, trial_key, speakers, experiment,
@@ -111,6 +119,7 @@ def run_experiments(
                 for r in trial_rows]
         return _tidy(rows, experiments)
 
+    kept = {int(i) for i in keep_signals}
     with ResultsStore(out, settings, corpus_spec=corpus.spec) as store:
         todo: list[TrialTask] = []
         for trial in records:
@@ -120,10 +129,14 @@ def run_experiments(
             # A trial stored for one experiment is recomputed for the union, so that its
             # file always holds everything computed from the same dictionaries.
             done = store.stored_experiments(int(trial["index"]))
-            todo.append(TrialTask(settings, trial, check_experiments([*done, *experiments])))
-        for task, (trial_rows, seconds) in _run(trial_fn, todo, workers, scheduler, progress, settings):
+            union = check_experiments([*done, *experiments])
+            listen = tuple(listening_sizes(settings)) if int(trial["index"]) in kept and "separation" in union else ()
+            todo.append(TrialTask(settings, trial, union, listen))
+        for task, (trial_rows, seconds, *signals) in _run(trial_fn, todo, workers, scheduler, progress, settings):
             store.write_trial(task.trial, task.experiments, trial_rows, seconds=seconds,
                               audio={s: audio[s] for s in task.trial["speakers"]})
+            if signals and signals[0]:  # after the rows: a trial killed between the two is replayed, not lost
+                store.write_signals(task.trial, signals[0])
         df = store.rows(indices=[int(t["index"]) for t in records], experiments=experiments)
         store.write_tables(df)
     return df

@@ -6,6 +6,8 @@ Layout under the output folder ``OUT`` (chapters "Reconstruction" and "Separatio
     OUT/manifest.json        settings, their hash, profile, corpus, package version
     OUT/trials/00000.json    one finished trial: record, experiments, settings hash,
                              hashes of its speakers' audio, tidy rows
+    OUT/trials/00000.signals.npz  its separated signals, kept for the trials a run
+                             is asked to keep them for (innmf.experiments.store_signals)
     OUT/per_trial.csv        regenerated from the trial files at the end of a run
     OUT/summary.csv          mean / std / trials per experiment, method, n_fft, metric
     OUT/.innmf.lock          held by the one run writing the store
@@ -319,6 +321,17 @@ class ResultsStore:
         path = self.trial_path(int(trial["index"]))
         atomic_write_text(path, json.dumps(record, indent=1, default=json_default) + "\n")
         return path
+
+    def write_signals(self, trial: dict[str, Any], signals: Mapping[int, Any]) -> bool:
+        """Keep a trial's separated signals beside its rows, once; False when they are already kept.
+
+        Chapter "Separating two speakers" plays them (:mod:`innmf.experiments.store_signals`).
+        """
+        from innmf.experiments.store_signals import signals_path, write_signals
+
+        if self._lock is None:
+            raise StoreError(f"the results store {self.root} was closed; open it again to write.")
+        return write_signals(signals_path(self.trials_dir, int(trial["index"])), dict(signals), self.hash, trial)
 
     def rows(
         self, indices: Iterable[int] | None = None, experiments: Iterable[str] | None = None

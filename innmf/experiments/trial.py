@@ -64,6 +64,15 @@ def window_sizes(settings: dict[str, Any]) -> list[int]:
     return sizes
 
 
+def listening_sizes(settings: dict[str, Any]) -> list[int]:
+    """The window sizes chapter "Separating two speakers" plays a trial at: the training N and the smallest of ``n_ffts``."""
+    return sorted({int(settings["train_n_fft"]), min(int(n) for n in settings["n_ffts"])})
+
+
+Signals = dict[int, dict[str, list[np.ndarray]]]
+"""Separated signals of one trial: ``{n: {method: [estimate of speaker a, estimate of speaker b]}}``."""
+
+
 def check_experiments(experiments: Sequence[str]) -> tuple[str, ...]:
     """Validate experiment names; ``"all"`` means both.
 
@@ -329,9 +338,14 @@ def separate_at(
     Returns:
         ``{method: {"sdr", "sir", "sar", "stoi"}}`` against the test sources.
     """
+    estimates = separated_signals(mixture, n, W_nmf, W_inr, settings, seed, index, W_interp, W_resample)
+    return _scores(sources, estimates)
+
+
+def _scores(sources: Sequence[np.ndarray], estimates: dict[str, list[np.ndarray]]) -> dict[str, dict[str, float]]:
+    """Each method's SDR, SIR, SAR and STOI of its estimates against the test sources."""
     from innmf.paper.metrics import separation_metrics
 
-    estimates = separated_signals(mixture, n, W_nmf, W_inr, settings, seed, index, W_interp, W_resample)
     return {method: separation_metrics(np.vstack(sources), np.vstack(est), sr=innmf.SAMPLE_RATE)
             for method, est in estimates.items()}
 
@@ -396,6 +410,22 @@ def run_trial(
         reconstruction gives metric ``kl`` (mean of the two speakers' KL), separation
         gives ``sdr``, ``sir``, ``sar``, ``stoi`` (each the mean of the two speakers).
     """
+    return trial_outputs(settings, trial, experiments, corpus)[0]
+
+
+def trial_outputs(
+    settings: dict[str, Any], trial: Any, experiments: Sequence[str], corpus: Any = None,
+    listen: Sequence[int] = (),
+) -> tuple[list[dict[str, Any]], Signals]:
+    """:func:`run_trial`'s rows and, at the window sizes ``listen``, the separated signals it scored.
+
+    Chapter "Separating two speakers" plays a trial's signals; kept here as they are
+    scored, they need no replay (:func:`replay_separation` gives the same, bit for bit).
+
+    Returns:
+        ``(rows, signals)``: signals (:data:`Signals`) at the sizes of ``listen`` the
+        trial separates at (none without the separation experiment).
+    """
     from innmf.data import Trial, trial_audio
 
     experiments = check_experiments(experiments)
@@ -419,16 +449,21 @@ def run_trial(
                 kl = float(np.mean([s.kl[(method, n)] for s in speakers]))
                 rows.append({**base, "experiment": "reconstruction", "method": method,
                              "n_fft": n, "metric": "kl", "value": kl})
+    signals: Signals = {}
+    kept = {int(n) for n in listen}
     if "separation" in experiments:
         for n in sizes:
             W_nmf, W_inr, W_interp, W_resample = _dictionaries(speakers, n)
-            scores = separate_at(audio.mixture, audio.test, n, W_nmf, W_inr, settings, seed, index, W_interp,
-                                 W_resample)
+            estimates = separated_signals(audio.mixture, n, W_nmf, W_inr, settings, seed, index, W_interp,
+                                          W_resample)
+            if n in kept:
+                signals[n] = estimates
+            scores = _scores(audio.test, estimates)
             for method in methods:
                 for metric, value in scores[method].items():
                     rows.append({**base, "experiment": "separation", "method": method,
                                  "n_fft": n, "metric": metric, "value": float(value)})
-    return rows
+    return rows, signals
 
 
 TRANSFER_METHODS: tuple[str, ...] = ("NMF-interp", "NMF-resample")
@@ -506,15 +541,19 @@ def transfer_rows(
 
 @dataclass(frozen=True)
 class TrialTask:
-    """A picklable unit of work for a worker: settings, trial record and experiments."""
+    """A picklable unit of work for a worker: settings, trial record, experiments, sizes to keep signals at."""
 
     settings: dict[str, Any]
     trial: dict[str, Any]
     experiments: tuple[str, ...]
+    listen: tuple[int, ...] = ()
 
 
-def run_trial_task(task: TrialTask) -> tuple[list[dict[str, Any]], float]:
-    """Run a :class:`TrialTask` (in any process); return its rows and the seconds it took."""
+def run_trial_task(task: TrialTask) -> tuple[Any, ...]:
+    """Run a :class:`TrialTask` (in any process); return its rows, the seconds it took and, with ``listen``, its signals."""
     start = time.perf_counter()
-    rows = run_trial(task.settings, task.trial, task.experiments)
-    return rows, time.perf_counter() - start
+    if not task.listen:
+        rows = run_trial(task.settings, task.trial, task.experiments)
+        return rows, time.perf_counter() - start
+    rows, signals = trial_outputs(task.settings, task.trial, task.experiments, listen=task.listen)
+    return rows, time.perf_counter() - start, signals

@@ -14,7 +14,8 @@ from typing import Sequence
 
 import pandas as pd
 
-from innmf.paper.metrics import SEPARATION_METRICS
+SEPARATION_METRICS = ("sdr", "sir", "sar", "stoi")
+"""innmf.paper.metrics's, not imported from there: that imports torch, which chapters reading results never need."""
 
 _NEEDED = {"trial", "method", "n_fft", "value"}
 

@@ -5,8 +5,11 @@ converted in memory with jupytext and executed with papermill on a named profile
 :mod:`innmf.experiments.settings`). An executed notebook is cached under a key made of
 its source, the profile with overrides and parameters, and the package's code, so an
 unchanged chapter is not executed again; it carries the profile, corpus, date and
-commit of its execution (:mod:`innmf.tools.provenance`) in its metadata. Rendering is
-:mod:`innmf.tools.book`'s.
+commit of its execution (:mod:`innmf.tools.provenance`) in its metadata. A chapter
+executed again because its text changed reads its costly fits from ``_build/.memo``
+(:mod:`innmf.memo`, keyed by their arguments and the same code fingerprint), and the
+separation chapter plays the signals its listen trial kept in the results store
+(:mod:`innmf.experiments.store_signals`). Rendering is :mod:`innmf.tools.book`'s.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from innmf.data.paths import PACKAGE
+from innmf.memo import package_fingerprint
 
 NOTEBOOK_PARAMETERS = ("workers", "results_dir", "results_from", "listen_trial")
 """Chapter parameters that are not settings; ``--set`` passes them to the chapters that have them."""
@@ -48,15 +51,6 @@ def chapter_sources(root: Path) -> list[Path]:
     return sorted((Path(root) / "notebooks").glob("[0-9][0-9]_*.py"))
 
 
-def _package_fingerprint() -> str:
-    # the code the kernels import: the installed package, wherever the book's checkout is
-    digest = hashlib.sha256()
-    for path in sorted(PACKAGE.rglob("*.py")):
-        digest.update(path.relative_to(PACKAGE).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
 def cache_key(source: Path, profile: str, overrides: dict[str, Any],
               parameters: dict[str, Any] | None = None) -> str:
     """Key of an executed chapter: its text, its settings and parameters, and the package's code."""
@@ -65,7 +59,7 @@ def cache_key(source: Path, profile: str, overrides: dict[str, Any],
     digest = hashlib.sha256(source.read_bytes())
     digest.update(json.dumps(get_profile(profile, **overrides).to_dict(), sort_keys=True).encode())
     digest.update(json.dumps(parameters or {}, sort_keys=True, default=str).encode())
-    digest.update(_package_fingerprint().encode())
+    digest.update(package_fingerprint().encode())
     return digest.hexdigest()[:20]
 
 
