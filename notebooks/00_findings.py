@@ -38,7 +38,7 @@ from innmf.experiments.settings import get_profile
 from innmf.report import figures
 from innmf.report import music as music_report
 from innmf.report import summary
-from innmf.report.format import format_table
+from innmf.report.captioned import table as captioned
 from innmf.report.endpoints import endpoint_table, readable, rules_text
 from innmf.report.stats import paired_summary
 from innmf.report.verdicts import BASELINES_COLUMN, CLAIMS, INTERP, findings_table, judged_sizes
@@ -64,6 +64,7 @@ lines = summary.claim_lines(endpoints, irregular)
 
 # %% [markdown]
 # ## The answer
+# {numref}`fig-findings-summary` shows each claim's verdict beside the effect that decides it.
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Each claim's verdict (right of its title) and the effect that decides it, from the results that judge the claims (the recorded runs where this checkout has them). Speech claims: iN-NMF against NMF retrained at each window size, the endpoint least clear of its margin, with its speaker-level 95 % interval; dashed: the margin declared before the results were read (shaded: past it); grey: no difference. Music claim: SDR of iN-NMF on irregular points minus the grid system chosen on validation pieces, per data set and representation, mean and 95 % interval over the test pieces, against no difference (a difference counts where its Holm-adjusted p is below 0.05). At the right of each row: its own decision.", "name": "fig-findings-summary"}}
 summary.summary_figure(endpoints, irregular, lines)
@@ -134,8 +135,9 @@ display(Markdown(summary.reproduced_text(lines)))
 # %% tags=["hide-input"]
 names = dict(zip(CLAIMS.values(), summary.CLAIM_NAMES.values()))
 compact = table.assign(Claim=table["Claim"].map(names))
-display(format_table(compact, {"Claim": "claim", "The paper": "the paper's evidence", "Verdict": "verdict",
-                               "Jackknife": "jackknife"}, wrap=True))
+display(captioned(compact, f"The paper's claims, one per row: its evidence, the verdict read from the {judge} and "
+                   "the level the same rule gives on delete-one-speaker jackknife intervals.", "tbl-findings-verdicts",
+                   {"Claim": "claim", "The paper": "the paper's evidence", "Verdict": "verdict", "Jackknife": "jackknife"}))
 
 # %% tags=["hide-input"]
 notes = []
@@ -170,8 +172,9 @@ display(Markdown(rules_text()))
 decisions = summary.compact_decisions(readable(endpoints))
 for estimand, title in (("fit", "Fit at the training size"), ("transfer", "Transfer")):
     for comparator, part in decisions[decisions["estimand"] == estimand].groupby("comparator", sort=False):
-        display(Markdown(f"**{title}, iN-NMF against {comparator}** ({judge}):"))
-        display(summary.decision_table(part))
+        display(summary.decision_table(
+            part, f"{title}, iN-NMF against {comparator}, one row per metric and window size N (samples); "
+            f"speaker-level intervals, from the {judge}.", f"tbl-findings-{estimand}-{comparator.lower()}"))
 
 # %% [markdown]
 # ### The separation claim at a glance
@@ -179,6 +182,7 @@ for estimand, title in (("fit", "Fit at the training size"), ("transfer", "Trans
 # size, for the recorded run (or, without it, this build): each window size's score,
 # fit and transfer together, one unadjusted interval per comparison. An interval entirely
 # left of zero means iN-NMF is below NMF on these trials at that window size.
+# {numref}`fig-findings-separation` shows it.
 
 # %% tags=["hide-input", "nbval-check-output"]
 paired = paired_summary(judged[judged["metric"].isin(["sdr", "stoi"])])

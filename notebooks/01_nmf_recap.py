@@ -64,8 +64,8 @@ from IPython.display import Markdown, display
 
 from innmf import SAMPLE_RATE
 from innmf.tools.exercises import check_bins
-from innmf.report import figures
-from innmf.report.format import format_table
+from innmf.report import figures, style
+from innmf.report.captioned import table as captioned
 from innmf.data import load_corpus
 from innmf.paper.divergences import beta_divergence
 from innmf.models.nmf import nmf
@@ -89,21 +89,23 @@ print(f"speaker {speaker.id} ({speaker.sex}), {len(x) / SAMPLE_RATE:.1f} s, "
 # ## The representation
 # The paper's STFT: a square-root periodic Hann window of $N$ samples, hop $N/2$, an
 # orthonormal DFT. With $N=2000$ at 16 kHz the window lasts 125 ms, so bins are 8 Hz
-# apart and frames 62.5 ms apart: fine in frequency, coarse in time.
+# apart and frames 62.5 ms apart: fine in frequency, coarse in time
+# ({numref}`fig-nmf-spectrogram`).
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Magnitude STFT of the speaker's training excerpt in dB (60 dB range), at the paper's training window size.", "name": "fig-nmf-spectrogram"}}
-fig, ax = plt.subplots(figsize=(9, 3.2))
+fig = style.figure(aspect=0.42, pyplot=True)
+ax = fig.add_subplot()
 mesh = ax.pcolormesh(times, freqs, 20 * np.log10(np.abs(X) + 1e-6), shading="nearest",
                      vmin=-60 + 20 * np.log10(np.abs(X).max()), cmap="magma")
 ax.set(xlabel="time (s)", ylabel="frequency (Hz)", ylim=(0, 4000),
-       title=f"|X| in dB, speaker {speaker.id}, N = {n_fft}")
+       title=f"$|X|$ in dB, speaker {speaker.id}, N = {n_fft}")
 fig.colorbar(mesh, ax=ax, label="dB")
 plt.show()
 
 # %% [markdown]
 # ## Three divergences, same data, same initialisation
 # Every run starts from the same seeded paper initialisation and runs the profile's
-# number of iterations (`nmf_iter`).
+# number of iterations (`nmf_iter`); {numref}`fig-nmf-convergence` follows each loss.
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Loss against iteration for NMF with three divergences from the same initialisation; each curve in its own divergence's units.", "name": "fig-nmf-convergence"}}
 betas = {"KL (β=1)": 1.0, "Euclidean (β=2)": 2.0, "Itakura–Saito (β=0)": 0.0}
@@ -125,7 +127,8 @@ table = pd.DataFrame(
     {name: {f"measured by {m}": beta_divergence(V, fit.W @ fit.H, b) for m, b in betas.items()}
      for name, fit in fits.items()}
 ).T.rename_axis("trained for")
-display(format_table(table, formats={c: "{:.3e}" for c in table}))
+display(captioned(table, "Final loss of each fit (rows: the divergence trained for) under each divergence "
+                   "(columns), each in its own units; one speaker, same initialisation.", "tbl-nmf-divergences"))
 best = {col: table[col].idxmin() for col in table}
 display(Markdown("Lowest per column: " + "; ".join(f"{col} → {row}" for col, row in best.items()) + "."))
 
@@ -136,7 +139,8 @@ print(table.map(lambda v: f"{v:.3e}").to_string())
 # ## Templates and activations (KL)
 # Each column of $W$ is a spectral template; the matching row of $H$ says when, and how
 # strongly, it is used. Sorting the components by their centre frequency makes the
-# picture readable: low templates hold voiced harmonics, high ones fricatives.
+# picture readable: low templates hold voiced harmonics, high ones fricatives
+# ({numref}`fig-nmf-factors`).
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "KL-NMF factors: templates W (columns, each scaled to peak 1, sorted by centre frequency) and their activations H.", "name": "fig-nmf-factors"}}
 fit = fits["KL (β=1)"]
@@ -190,8 +194,8 @@ display(figures.audio_table([
 
 # %%
 ranks = {k: nmf(V, k, P["nmf_iter"], beta=1, init="paper", seed=P["seed"], device=P["device"]) for k in (5, K, 40)}
-display(format_table(pd.DataFrame({"rank K": list(ranks), "final KL": [r.losses[-1] for r in ranks.values()]}),
-                     formats={"final KL": "{:.3e}"}))
+display(captioned(pd.DataFrame({"rank K": list(ranks), "final KL": [r.losses[-1] for r in ranks.values()]}),
+                   "Final KL divergence of KL-NMF at three ranks, same spectrogram and initialisation.", "tbl-nmf-rank"))
 
 # %% [markdown]
 # The KL falls with the rank: more templates, more freedom. At high rank templates
@@ -220,8 +224,9 @@ def snr_at(power: float) -> float:
     return 10 * np.log10(np.sum(x**2) / np.sum((x - y_p) ** 2))
 
 
-display(format_table(pd.DataFrame({"p": [0.5, 1.0, 2.0], "SNR (dB)": [snr_at(q) for q in (0.5, 1.0, 2.0)]}),
-                     formats={"SNR (dB)": "{:.1f}"}))
+display(captioned(pd.DataFrame({"p": [0.5, 1.0, 2.0], "SNR (dB)": [snr_at(q) for q in (0.5, 1.0, 2.0)]}),
+                   "Signal-to-error ratio of the resynthesis per compression exponent p of the magnitudes.",
+                   "tbl-nmf-power", formats={"p": "{:.1f}", "SNR (dB)": "{:.1f}"}))
 
 # %% [markdown]
 # Compression shrinks the dynamic range: with $p = 2$ a few loud harmonics dominate the

@@ -41,6 +41,7 @@
 # %% tags=["parameters"]
 profile = "quick"  # smoke | quick | paper (innmf/experiments/settings.py)
 overrides = {}  # any single setting, e.g. {"corpus": "timit:/data/TIMIT", "rank": 10}
+workers = 2  # local processes fitting the ablation's configurations at once (the same numbers as one)
 
 # %% tags=["hide-input"]
 # %matplotlib inline
@@ -53,9 +54,9 @@ from innmf import SAMPLE_RATE
 from IPython.display import Markdown, display
 
 from innmf.tools.exercises import check_coordinate_shift, check_largest_encoding, check_network_parameters
-from innmf.report import figures
-from innmf.report.format import format_table
-from innmf.experiments.ablation import inr_ablation
+from innmf.report import figures, style
+from innmf.report.captioned import Scaled, table
+from innmf.chapters import inr_ablation  # innmf.experiments.ablation's, computed once per build and code
 from innmf.data import load_corpus
 from innmf.paper.encoding import FourierEncoding
 from innmf.paper.metrics import kl_divergence
@@ -100,6 +101,7 @@ print(f"speaker {speaker.id}, {len(x) / SAMPLE_RATE:.1f} s, N = {n_fft}: V is {V
 # al.'s features draw the frequencies too (`FourierEncoding(kind="gaussian")`). Feature $j$
 # completes $2^{j-1}$ periods over the whole axis, so the finest ($j=9$) has a period of
 # $2^{-8}$ in $x$, about 4 bins at $N=2000$ (31 Hz).
+# {numref}`fig-inr-encoding` shows it.
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "The paper's Fourier encoding of the frequency coordinate: all features as an image (left), four of them against frequency at the training window size (right).", "name": "fig-inr-encoding"}}
 enc = FourierEncoding(n_freqs=P["n_freqs"], kind="paper", seed=seed)
@@ -108,19 +110,20 @@ feats = enc(xs).numpy()
 J = P["n_freqs"]
 hz = (xs + 0.5) * (n_fft // 2 + 1) * SAMPLE_RATE / n_fft  # the coordinate in Hz at the training N
 
-fig, (ax_img, ax_lines) = plt.subplots(1, 2, figsize=(11, 3.6), layout="constrained")
+fig = style.figure(aspect=0.95, pyplot=True)
+ax_img, ax_lines = fig.subplots(2, 1)
 # interleave cos/sin of the same j so rows go from slow to fast
 order = np.ravel(np.column_stack([np.arange(J), J + np.arange(J)]))
 mesh = ax_img.pcolormesh(xs, np.arange(2 * J), feats[:, order].T, shading="nearest", cmap="RdBu_r")
-ax_img.set_yticks(np.arange(0, 2 * J, 2), [f"j={j}" for j in range(J)])
-ax_img.set(xlabel="coordinate x", title=f"γ(x): {2 * J} features (cos, sin per j)")
+ax_img.set_yticks(np.arange(0, 2 * J, 2), [f"$j = {j}$" for j in range(J)])
+ax_img.set(xlabel="coordinate $x$", title=rf"$\gamma(x)$: {2 * J} features (cos, sin per $j$)")
 fig.colorbar(mesh, ax=ax_img)
-for j in (0, 3, 6, 9):
-    if j < J:
-        ax_lines.plot(hz, feats[:, j] + 2.5 * j / 3, label=f"cos(π 2^{j} x + b_{j})")
+shown_j = [j for j in (0, 3, 6, 9) if j < J]
+for j, color in zip(shown_j, style.sequence(len(shown_j))):
+    ax_lines.plot(hz, feats[:, j] + 2.5 * j / 3, color=color, label=rf"$\cos(\pi\, 2^{{{j}}} x + b_{{{j}}})$")
 ax_lines.set(xlabel=f"frequency (Hz) at N = {n_fft}", yticks=[], xlim=(0, 2000),
              title="four of the features, offset, 0–2 kHz")
-figures.outside_legend(ax_lines)
+style.legend(ax_lines, "below", ncols=len(shown_j))
 plt.show()
 
 # %% [markdown]
@@ -129,6 +132,7 @@ plt.show()
 # voiced sound — by a rank-1 iN-NMF ($\hat v(f) = W_1(f)\,h$) with $J = 1$ (two features
 # of period 2: essentially the raw coordinate), $J = 4$ and the paper's $J = 10$, each for
 # the profile's number of epochs.
+# {numref}`fig-inr-spectral-bias` shows it.
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "One voiced frame (grey) fitted by a rank-1 iN-NMF with J = 1, 4 and 10 encoding frequencies: spectral bias in action.", "name": "fig-inr-spectral-bias"}}
 t_loud = int(np.argmax(V.sum(axis=0)))
@@ -139,12 +143,13 @@ for j in (1, 4, 10):
     one.fit(frame, coords, epochs=P["inr_epochs"], **fit_options)
     frame_fits[j] = one.sample_W(coords) @ one.H_
 
-fig, axes = plt.subplots(len(frame_fits), 1, figsize=(9, 5.5), layout="constrained", sharex=True, sharey=True)
-for ax, (j, fitted), color in zip(axes, frame_fits.items(), ("tab:blue", "tab:orange", "tab:green")):
-    ax.plot(freqs, frame[:, 0], color="0.6", lw=2.5, label=f"V at t = {times[t_loud]:.2f} s")
-    ax.plot(freqs, fitted[:, 0], color=color, lw=1.2, label=f"J = {j}: KL {kl_divergence(frame, fitted):.1e}")
-    ax.set(ylabel="|X|^p", xlim=(0, 2000))
-    figures.outside_legend(ax)
+fig = style.figure(aspect=0.85, pyplot=True)
+axes = fig.subplots(len(frame_fits), 1, sharex=True, sharey=True)
+for ax, (j, fitted), color in zip(axes, frame_fits.items(), style.sequence(len(frame_fits))):
+    ax.plot(freqs, frame[:, 0], color="0.6", lw=2.5, label=f"$V$ at t = {times[t_loud]:.2f} s")
+    ax.plot(freqs, fitted[:, 0], color=color, lw=1.2, label=f"$J = {j}$: KL {kl_divergence(frame, fitted):.1e}")
+    ax.set(ylabel=style.POWER_MAGNITUDE, xlim=(0, 2000))
+    style.legend(ax, "right")
 axes[0].set_title(f"one frame fitted by one network, {P['inr_epochs']} epochs")
 axes[-1].set_xlabel("frequency (Hz)")
 plt.show()
@@ -205,6 +210,7 @@ print(f"{n_net:,} trainable network parameters = K x {n_net // K:,}; "
 # Rprop on the network weights and $\Theta$ (the paper's optimiser, learning rate
 # $10^{-3}$). An NMF iteration and an Rprop epoch are different amounts of work, so
 # compare where the curves end, not their slopes.
+# {numref}`fig-inr-training` shows it.
 
 # %% mystnb={"figure": {"caption": "Training curves of NMF (multiplicative updates) and iN-NMF (Rprop) on the same spectrogram; compare where they end, not their slopes.", "name": "fig-inr-training"}}
 start = time.perf_counter()
@@ -237,6 +243,7 @@ if n_fft in published.index:
 # convergence. The learnt factors look like NMF's: harmonic templates
 # low in frequency, broadband ones high up (components sorted by centroid, each template
 # scaled to its maximum and its activations by the inverse).
+# {numref}`fig-inr-factors` shows it.
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "iN-NMF factors of the same speaker: the networks sampled at the training bins (each template scaled to peak 1) and their activations.", "name": "fig-inr-factors"}}
 order = np.argsort((W_inr * freqs[:, None]).sum(0) / W_inr.sum(0))
@@ -269,22 +276,22 @@ w_dense = model.sample_W(dense)[:, k_star]
 sampled = {n: (stft_frequencies(n, SAMPLE_RATE), model.sample_W(frequency_coordinate(n))[:, k_star])
            for n in (500, 1000, 2000, 4000)}
 
-fig, axes = plt.subplots(2, 1, figsize=(10, 6.5), layout="constrained")
-nmf_label = f"NMF template {j_star}, N = {n_fft} only (cosine similarity {cos[j_star]:.2f})"
-top, zoom = axes
-top.plot(freqs, w_nmf, color="tab:red", lw=0.8, alpha=0.6, label=nmf_label)
-top.plot(dense_hz, w_dense, color="black", lw=0.8, label="iN-NMF, dense grid (8000 coordinates)")
-top.set(xlim=(0, SAMPLE_RATE / 2), ylabel=f"W_{k_star}(f)",
-        title=f"iN-NMF template {k_star} and the closest NMF template, 0–8 kHz")
-figures.outside_legend(top)
-zoom.plot(dense_hz, w_dense, color="black", lw=0.8, label="dense grid")
-for (n, (f_n, w_n)), ms in zip(sampled.items(), (10, 7, 5, 3)):
-    zoom.plot(f_n, w_n, "o", ms=ms, mfc="none", alpha=0.9, label=f"N = {n} ({len(f_n)} bins)")
-zoom.plot(freqs, w_nmf, "x", ms=4, color="tab:red", alpha=0.7, label=f"NMF (N = {n_fft} bins)")
+fig = style.figure(aspect=1.05, pyplot=True)
+top, zoom = fig.subplots(2, 1)
+nmf_label = f"NMF template {j_star} (cosine {cos[j_star]:.2f}): the {len(freqs)} bins of N = {n_fft} only"
+dense_label = "iN-NMF template, dense grid (8000 coordinates)"
+top.plot(freqs, w_nmf, color=style.color("NMF"), lw=0.8, alpha=0.6, label=nmf_label)
+top.plot(dense_hz, w_dense, color=style.color("iN-NMF"), lw=0.8, label=dense_label)
+top.set(xlim=(0, SAMPLE_RATE / 2), ylabel=style.math_label("W", k_star, "f"),
+        title=f"iN-NMF template {k_star} and the closest NMF template")
+zoom.plot(dense_hz, w_dense, color=style.color("iN-NMF"), lw=0.8, label=dense_label)
+for (n, (f_n, w_n)), ms, color in zip(sampled.items(), (10, 7, 5, 3), style.sequence(len(sampled))):
+    zoom.plot(f_n, w_n, "o", ms=ms, mfc="none", color=color, alpha=0.9, label=f"sampled at the {len(f_n)} bins of N = {n}")
+zoom.plot(freqs, w_nmf, "x", ms=4, color=style.color("NMF"), alpha=0.7, label=nmf_label)
 zoom.set(xlim=(0, 1200), ylim=(0, 1.15 * w_dense[dense_hz <= 1200].max()),
-         xlabel="frequency (Hz)", ylabel=f"W_{k_star}(f)",
-         title="zoom on 0–1.2 kHz: the same function sampled at four window sizes")
-figures.outside_legend(zoom)
+         xlabel="frequency (Hz)", ylabel=style.math_label("W", k_star, "f"),
+         title="zoom on 0–1.2 kHz: one function at four window sizes")
+style.figure_legend(fig, (top, zoom), ncols=1)
 plt.show()
 
 # %% [markdown]
@@ -306,13 +313,14 @@ plt.show()
 # setting (`innmf.experiments.ablation.inr_ablation`; the full Cartesian product costs the product of
 # the grid sizes). Each row reports the KL at the training size and, after sampling $W$ at
 # a smaller and a larger window size and refitting $H$ alone, the KL there.
+# {numref}`fig-inr-ablation` shows it.
 
 # %%
 all_n = sorted((set(P["n_ffts"]) | set(P["extra_n_ffts"])) - {n_fft})
 others = {n: magnitude(x, n, power=p) for n in (all_n[0], all_n[-1])}
 grid = {"n_freqs": [1, 4, 10, 13], "activation": ["sin", "relu"], "hidden": [16, 64]}
 ablation = inr_ablation(V, n_fft, grid, rank=K, epochs=P["ablation_epochs"], seed=seed, device=P["device"],
-                        others=others, refit_epochs=P["refit_epochs"], **fit_options)
+                        others=others, refit_epochs=P["refit_epochs"], workers=workers, **fit_options)
 
 # %% tags=["remove-cell", "nbval-check-output"]
 kl_cols = ["kl"] + [f"kl_N{n}" for n in others]
@@ -322,15 +330,18 @@ print(shown.rename(columns={"kl": f"kl_N{n_fft} (train)"}).to_string(index=False
 
 # %% tags=["hide-input"]
 rel = ablation.set_index("label")[kl_cols] / ablation.loc[ablation["is_base"], kl_cols].to_numpy()
-headers = {"label": "configuration", "n_freqs": "J", "activation": "activation", "hidden": "width h",
+headers = {"n_freqs": "J", "activation": "activation", "hidden": "width h",
            "n_params": "parameters", "kl": f"KL at N = {n_fft} (training)",
            **{f"kl_N{n}": f"KL at N = {n} (H refit)" for n in others}}
-display(format_table(ablation, headers, formats={c: "{:.2e}" for c in kl_cols}))
+display(table(ablation, "The ablation's configurations, one per row (one factor varied at a time, same seed): "
+              "size and KL at the training size and, with W sampled and H refitted, at two other sizes.",
+              "tbl-inr-ablation", headers, formats={c: Scaled(2) for c in kl_cols}))
 relative = rel.reset_index().assign(seconds=ablation["seconds"].to_numpy())
-display(format_table(relative, {"label": "configuration", "kl": f"KL / paper's, N = {n_fft}",
-                                **{f"kl_N{n}": f"KL / paper's, N = {n}" for n in others},
-                                "seconds": "wall time (s)"},
-                     formats={**{c: "{:.3f}" for c in kl_cols}, "seconds": "{:.1f}"}))
+display(table(relative, "The same fits relative to the paper's network (KL over its KL at each window size N) "
+              "and each fit's wall time.", "tbl-inr-ablation-relative",
+              {"label": "configuration", "kl": f"KL / paper's, N = {n_fft}",
+               **{f"kl_N{n}": f"KL / paper's, N = {n}" for n in others}, "seconds": "wall time (s)"},
+              formats={**{c: "{:.3f}" for c in kl_cols}, "seconds": "{:.1f}"}))
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "The ablation, one factor at a time around the paper's network (orange): KL relative to the paper's network at the training size and, with W sampled and H refit, at two other window sizes. Left of the dashed line is better.", "name": "fig-inr-ablation"}}
 def pretty(label: str) -> str:
@@ -340,22 +351,21 @@ def pretty(label: str) -> str:
     return {"n_freqs": f"J = {value}", "activation": value, "hidden": f"h = {value}"}.get(key, label)
 
 
-fig, axes = plt.subplots(1, len(kl_cols), figsize=(3.4 * len(kl_cols) + 2, 0.42 * len(ablation) + 1.8),
-                         layout="constrained", sharey=True, squeeze=False)
+fig = style.figure(height=0.3 * len(ablation) + 1.7, pyplot=True)
+axes = fig.subplots(1, len(kl_cols), sharey=True, squeeze=False)
 y = np.arange(len(ablation))
-colors = ["tab:orange" if b else "tab:blue" for b in ablation["is_base"]]
+colors = [style.color("paper") if b else style.REFERENCE for b in ablation["is_base"]]
 for ax, col in zip(axes[0], kl_cols):
     ratio = rel[col].to_numpy()
-    ax.axvline(1.0, color="tab:orange", lw=1, ls="--")
+    ax.axvline(1.0, color=style.color("paper"), lw=1, ls="--")
     ax.hlines(y, 1.0, ratio, color="0.6", lw=1)
     ax.scatter(ratio, y, c=colors, s=50, zorder=3)
     n = n_fft if col == "kl" else int(col.removeprefix("kl_N"))
-    ax.set(title=f"N = {n}" + (" (training)" if col == "kl" else " (W sampled, H refit)"),
-           xlabel="KL / KL of the paper's network")
+    ax.set_title(f"N = {n}\n" + ("(training)" if col == "kl" else "($H$ refit)"), fontsize=style.FONT_PT)
     ax.grid(axis="x", alpha=0.3)
 axes[0, 0].set_yticks(y, [pretty(label) for label in ablation["label"]])
 axes[0, 0].invert_yaxis()
-fig.suptitle("One factor at a time around the paper's network (orange); left of the dashed line is better")
+fig.supxlabel("KL / KL of the paper's network (left of the dashed line: better)", fontsize=style.FONT_PT)
 plt.show()
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Training curves of the ablation's configurations (same seed), spikes clipped.", "name": "fig-inr-ablation-curves"}}

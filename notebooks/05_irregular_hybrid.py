@@ -63,17 +63,19 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from innmf.data.piano import load_piano, load_piano_stems, piano_metadata
+from innmf.chapters import fit_hybrid  # innmf.experiments.hybrid's, computed once per build and code
 from innmf.experiments.hybrid import (
-    activation_note_correlation, fit_hybrid, fm_frequency_error, note_assignment, note_envelopes,
+    activation_note_correlation, fm_frequency_error, note_assignment, note_envelopes,
 )
 from innmf.experiments.settings import get_profile
 from innmf.tf.cqt import cqt
 from innmf.tf.hybrid import paper_hybrid_cloud, stft_points
 from innmf.accel.runtime import use_threads
 from innmf.tools.exercises import check_grid_error
-from innmf.report import figures
+from innmf.report import figures, style
 from innmf.report.clouds import plot_cloud
-from innmf.report.format import format_table
+from innmf.report.captioned import table
+from innmf.report.format import signed
 from innmf.tf.signals import fm_instantaneous_frequency, fm_signal
 from innmf.tf.sinusoidal import sinusoidal_analysis
 
@@ -83,7 +85,7 @@ print(f"profile {P['profile']}: rank K = {P['hybrid_rank']}, width h = {P['hybri
       f"{P['hybrid_epochs']} epochs on {P['hybrid_fraction']:.0%} of the points each, seed {P['seed']}")
 
 # %% [markdown]
-# ## Figure 1: a frequency-modulated tone
+# ## A frequency-modulated tone (the paper's first figure)
 # A tone at $f_c = 440$ Hz with a vibrato of $\pm 60$ Hz at 4 Hz, with two overtones.
 # Its instantaneous frequency $h\,(f_c + 60 \sin 2\pi\, 4t)$ is a curve in the
 # time–frequency plane. A regular STFT can only say "there is energy in this bin at this
@@ -99,28 +101,32 @@ grid = stft_points(x_fm, sr_fm, n_fm, n_fm // 4, name=f"STFT, N = {n_fm}")
 peaks = sinusoidal_analysis(x_fm, sr_fm, window_length=n_fm, hop=n_fm // 4,
                             threshold_db=-40.0).points("sinusoidal model")
 t_fine = np.linspace(0, 1, 2000)
-fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), layout="constrained", width_ratios=[1, 1, 0.8])
+fig = style.figure(aspect=0.95, pyplot=True)
+panels = fig.subplot_mosaic([["grid", "peaks"], ["zoom", "zoom"]])
+axes = [panels["grid"], panels["peaks"], panels["zoom"]]
+truth, strongest = style.PALETTE[1], style.PALETTE[2]  # not methods: colours of no method
 plot_cloud(grid, ax=axes[0], colorbar=False)
 plot_cloud(peaks, ax=axes[1], point_size=9, colorbar=False)
-for ax, title in zip(axes, [f"regular STFT (N = {n_fm}, {len(grid)} points)",
-                            f"sinusoidal model ({len(peaks)} points)"]):
+for ax, title in zip(axes, [f"regular STFT, N = {n_fm}\n{len(grid)} points",
+                            f"sinusoidal model\n{len(peaks)} points"]):
     for h in (1, 2, 3):
-        ax.plot(t_fine, fm_instantaneous_frequency(t_fine, harmonic=h, **fm), color="tab:cyan", lw=0.8,
+        ax.plot(t_fine, fm_instantaneous_frequency(t_fine, harmonic=h, **fm), color=truth, lw=0.8,
                 zorder=0.5 if ax is axes[1] else 2, label="true instantaneous frequency" if h == 1 else None)
-    ax.set(title=title, ylim=(0, 1700), xlim=(0, 1))
+    ax.set(ylim=(0, 1700), xlim=(0, 1))
+    ax.set_title(title, fontsize=style.FONT_PT)
 # zoom on the fundamental: grid points, the strongest bin per frame, and the peaks
 ax = axes[2]
 zoom = (grid.t <= 0.3) & (grid.f > 330) & (grid.f < 560)
 ax.scatter(grid.t[zoom], grid.f[zoom], s=8, marker="+", color="0.6", lw=0.6, label="STFT grid points")
 times_g, freqs_g, M = grid.grid()
 best = freqs_g[np.argmax(M, axis=0)]
-ax.plot(times_g, best, "s", color="tab:red", ms=4, mfc="none", label="strongest STFT bin")
+ax.plot(times_g, best, "s", color=strongest, ms=4, mfc="none", label="strongest STFT bin")
 low = peaks.f < 600
 ax.plot(peaks.t[low], peaks.f[low], "o", color="k", ms=3, label="sinusoidal-model peak")
-ax.plot(t_fine, fm_instantaneous_frequency(t_fine, **fm), color="tab:cyan", lw=1, zorder=0,
+ax.plot(t_fine, fm_instantaneous_frequency(t_fine, **fm), color=truth, lw=1, zorder=0,
         label="true instantaneous frequency")
 ax.set(xlim=(0, 0.3), ylim=(340, 540), xlabel="time (s)", title="zoom: the fundamental")
-figures.outside_legend(ax)
+style.legend(ax, "below", ncols=2)
 plt.show()
 
 # %% [markdown]
@@ -135,7 +141,9 @@ plt.show()
 # %%
 fm_table = pd.concat({n: fm_frequency_error(sr=sr_fm, seconds=1.0, n_fft=n, **fm) for n in (128, 256, 1024)},
                      names=["N", "representation"])
-display(format_table(fm_table, formats={c: "{:.2f}" for c in fm_table if c != "frames"}))
+display(table(fm_table, "Frequency error on the tone's fundamental per window size N: the strongest STFT bin and "
+              "the strongest sinusoidal-model peak of each frame against the true instantaneous frequency.",
+              "tbl-hyb-fm-error", formats={c: "{:.2f}" for c in fm_table if c != "frames"}))
 
 # %% [markdown]
 # ## The piano recording
@@ -149,9 +157,9 @@ meta = piano_metadata()
 notes = {n["name"]: n for n in meta["notes"]}
 x, sr = load_piano()
 _, stems, _ = load_piano_stems()
-display(format_table(pd.DataFrame(meta["notes"]), {"name": "note", "midi": "MIDI", "hz": "f0 (Hz)",
-                                                   "onset_s": "onset (s)", "note_off_s": "note-off (s)"},
-                     formats={"hz": "{:.1f}", "onset_s": "{:.2f}", "note_off_s": "{:.2f}"}))
+display(table(pd.DataFrame(meta["notes"]), "The recording's two notes: pitch, onset and note-off.", "tbl-hyb-notes",
+              {"name": "note", "midi": "MIDI", "hz": "f0 (Hz)", "onset_s": "onset (s)", "note_off_s": "note-off (s)"},
+              formats={"hz": "{:.1f}", "onset_s": "{:.2f}", "note_off_s": "{:.2f}"}))
 display(figures.audio_table([("the mixture", x)] + [(f"{name} alone", stem) for name, stem in stems.items()],
                             rate=sr))
 
@@ -162,17 +170,20 @@ display(figures.audio_table([("the mixture", x)] + [(f"{name} alone", stem) for 
 # bins have long windows and few frames, high bins short windows and many. There is no
 # common time axis, so the CQT is not a matrix. (Our time stamps are the true window
 # centres; the published code spreads each bin's frames evenly over the signal instead.)
+# {numref}`fig-hyb-cqt` shows it.
 
 # %% tags=["hide-input"]
 C = cqt(x, sr, f_min=20.0, bins_per_octave=64, n_octaves=6.7, Q=64.0, hop_fraction=1 / 8)
 show = [int(np.argmin(np.abs(C.freqs - f))) for f in (40, 130.8, 261.6, 523.3, 1046.5, 2000)]
-display(format_table(pd.DataFrame({"bin k": show, "f_k (Hz)": C.freqs[show], "window N_k (samples)": C.window_lengths[show],
-                                   "hop H_k (samples)": C.hops[show], "frames": [len(C.times[k]) for k in show]}),
-                     formats={"f_k (Hz)": "{:.1f}"}))
+display(table(pd.DataFrame({"bin k": show, "f_k (Hz)": C.freqs[show], "window N_k (samples)": C.window_lengths[show],
+                            "hop H_k (samples)": C.hops[show], "frames": [len(C.times[k]) for k in show]}),
+              "Six bins of the constant-Q transform: centre frequency, window length, hop and number of frames.",
+              "tbl-hyb-cqt-bins", formats={"f_k (Hz)": "{:.1f}"}))
 display(Markdown(f"{len(C.freqs)} bins, {C.n_points:,} points in all."))
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "The piano's constant-Q transform as points (left) and six of its bins, each on its own time grid (right).", "name": "fig-hyb-cqt"}}
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained")
+fig = style.figure(aspect=0.85, pyplot=True)
+axes = fig.subplots(2, 1)
 plot_cloud(C.points("CQT"), ax=axes[0], log_frequency=True, point_size=1.0, colorbar=False)
 axes[0].set(title="the whole CQT (each dot one coefficient)", ylim=(20, 2205), xlim=(0, C.duration))
 for k in show:  # a few bins, each on its own time grid
@@ -191,17 +202,19 @@ plt.show()
 # model's points land on the piano's partials, between bins, and those are not exactly
 # harmonic: string stiffness makes a piano's upper partials sharp. The table measures
 # it on each note rendered alone (median deviation from $h f_0$, in cents).
+# {numref}`fig-hyb-sines` shows the peaks.
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Sinusoidal model of the piano mixture: peaks linked into partials, with the two notes' harmonic series dashed.", "name": "fig-hyb-sines"}}
 sines = sinusoidal_analysis(x, sr, window_length=1024, hop=256, threshold_db=-60.0, track=True, min_partial_frames=3)
-fig, ax = plt.subplots(figsize=(10, 4), layout="constrained")
+fig = style.figure(aspect=0.5, pyplot=True)
+ax = fig.add_subplot()
 plot_cloud(sines.points(), ax=ax, point_size=10)
-for (name, note), color in zip(notes.items(), ("tab:blue", "tab:orange")):
+for (name, note), color in zip(notes.items(), style.PALETTE[::2]):
     for h in range(1, int(sr / 2 // note["hz"]) + 1):
         ax.axhline(h * note["hz"], xmin=0, xmax=1, color=color, lw=0.5, ls="--", alpha=0.6,
                    label=f"harmonics of {name}" if h == 1 else None)
 ax.set(title=f"sinusoidal model: {len(sines.f)} peaks in {sines.partial.max() + 1} partials", ylim=(0, 2205))
-figures.outside_legend(ax)
+style.legend(ax, "below", ncols=2)
 plt.show()
 
 # %% tags=["hide-input"]
@@ -216,7 +229,8 @@ for name, stem in stems.items():
                        for hh in (1, 2, 4, 8, 12)}
 cents = pd.DataFrame(deviation).T.rename_axis("note")
 cents.columns = [f"h = {h} (cents)" for h in cents.columns]
-display(format_table(cents, formats={c: "{:+.0f}" for c in cents}))
+display(table(cents, "Median deviation of each note's partial h from h times its f0, in cents, each note "
+              "rendered alone.", "tbl-hyb-cents", formats={c: signed(0) for c in cents}))
 
 # %% [markdown]
 # ## The hybrid representation
@@ -226,12 +240,14 @@ display(format_table(cents, formats={c: "{:+.0f}" for c in cents}))
 # fourth segment. Every segment is amplitude-calibrated (a sinusoid of amplitude $A$
 # reads $A/2$ everywhere), so one template per note can explain all of them. The
 # targets are $m^{0.5}$, as in the paper.
+# {numref}`fig-hyb-cloud` shows it.
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "The hybrid point cloud: STFT N = 128, STFT N = 1024, the CQT and the sinusoidal model of the same notes, laid one after another in time.", "name": "fig-hyb-cloud"}}
 cloud = paper_hybrid_cloud(x, sr, power=0.5, include_sinusoidal=True)
 counts = pd.Series({name: int(np.sum(cloud.source == s)) for s, name in enumerate(cloud.source_names)},
                    name="points")
-fig, ax = plt.subplots(figsize=(11, 4), layout="constrained")
+fig = style.figure(aspect=0.45, pyplot=True)
+ax = fig.add_subplot()
 plot_cloud(cloud, ax=ax, point_size=1.5)
 ax.set(title=f"hybrid point cloud: {len(cloud)} points", ylim=(0, 2205))
 plt.show()
@@ -245,15 +261,18 @@ plt.show()
 # the points and takes one Rprop step (lr $10^{-3}$). Each network is evaluated once per
 # *distinct* time or frequency in the epoch's points and the values are gathered to
 # the points, which is what makes 100k points cheap.
+# {numref}`fig-hyb-loss` shows it.
 
 # %% mystnb={"figure": {"caption": "Training loss of the hybrid fit (mean KL over each epoch's random half of the points).", "name": "fig-hyb-loss"}}
 fit = fit_hybrid(cloud, rank=P["hybrid_rank"], hidden=P["hybrid_hidden"], epochs=P["hybrid_epochs"],
                  fraction=P["hybrid_fraction"], seed=P["seed"], device=P["device"], n_freqs=P["n_freqs"],
                  optimizer=P["optimizer"], lr=P["lr"], progress=False)  # ~5 s at quick: no bar needed
 print(f"{P['hybrid_epochs']} epochs in {fit.seconds:.1f} s; final mean KL {fit.losses[-1]:.2e}")
-fig, ax = plt.subplots(figsize=(6, 3.2), layout="constrained")
-ax.plot(np.arange(1, len(fit.losses) + 1), fit.losses)
+fig = style.figure(width=0.75, aspect=0.55, pyplot=True)
+ax = fig.add_subplot()
+ax.plot(np.arange(1, len(fit.losses) + 1), fit.losses, color=style.color("iN-NMF"))
 ax.set(yscale="log", xlabel="epoch", ylabel="mean KL (epoch's points)", title="training loss")
+style.integer_ticks(ax.xaxis)
 plt.show()
 
 # %% [markdown]
@@ -276,9 +295,14 @@ separated = bool(summary["consistent"].iloc[-1])
 print("activations follow one note each, the same way in every segment:", "yes" if separated else "NO")
 
 # %%
-display(format_table(counts.rename_axis("segment").reset_index()))
-display(format_table(corr, formats={c: "{:.2f}" for c in corr if c not in ("segment", "component", "follows")}))
-display(format_table(summary, formats={"min r": "{:.2f}"}))
+display(table(counts.rename_axis("segment").reset_index(), "Points per segment of the hybrid cloud.",
+              "tbl-hyb-points"))
+display(table(corr, "Pearson r of each activation H_k with each note's envelope, one row per segment and "
+              "component, and the note it follows.", "tbl-hyb-correlation",
+              formats={c: "{:.2f}" for c in corr if c not in ("segment", "component", "follows")}))
+display(table(summary, "The note each component follows per segment, the smallest of those correlations, and "
+              "whether the assignment is one-to-one in the segment and the same in every segment.",
+              "tbl-hyb-assignment", formats={"min r": "{:.2f}"}))
 
 # %% tags=["remove-cell", "nbval-check-output"]
 print(counts.to_string())
@@ -295,16 +319,17 @@ print(summary.round(2).to_string(index=False))
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "The learnt templates W_k(f) on a dense grid (peak 1), each with the harmonic series of the note its activation follows.", "name": "fig-hyb-templates"}}
 pitch = {name: note["hz"] for name, note in notes.items()}
-colors = {name: c for name, c in zip(pitch, ("tab:blue", "tab:orange"))}
-fig, axes = plt.subplots(fit.rank, 1, figsize=(10, 2.3 * fit.rank), sharex=True, layout="constrained")
-for k, ax in enumerate(np.atleast_1d(axes)):
+colors = {name: c for name, c in zip(pitch, style.PALETTE[::2])}  # the notes' colours in every figure
+fig = style.figure(height=0.5 + 1.8 * fit.rank, pyplot=True)
+axes = fig.subplots(fit.rank, 1, sharex=True, squeeze=False)[:, 0]
+for k, ax in enumerate(axes):
     note = follows[k + 1]
     ax.plot(fit.freqs, fit.W[:, k], color="k", lw=0.9)
     for h in range(1, int(fit.freqs[-1] // pitch[note]) + 1):
         ax.axvline(h * pitch[note], color=colors[note], lw=0.8, ls="--", alpha=0.7,
                    label=f"harmonics of {note} ({pitch[note]:.1f} Hz)" if h == 1 else None)
-    ax.set(ylabel=f"$W_{k + 1}(f)$", title=f"template {k + 1} (its activation follows {note} best)")
-    figures.outside_legend(ax)
+    ax.set(ylabel=style.math_label("W", k + 1, "f"), title=f"template {k + 1} (its activation follows {note} best)")
+    style.legend(ax, "right")
 ax.set(xlabel="frequency (Hz)", xlim=(0, fit.freqs[-1]))
 plt.show()
 
@@ -316,9 +341,13 @@ plt.show()
 # still rings briefly after its note-off.
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Activations H_k in each segment (solid) against the notes' envelopes to the power 1/4 (dotted), all scaled to peak 1; shading marks where each note is held.", "name": "fig-hyb-activations"}}
-comp_colors = ["k", "tab:red", "tab:green", "tab:purple"]
-fig, axes = plt.subplots(1, len(fit.segment_names), figsize=(12, 3.2), sharey=True, layout="constrained")
-for ax, name in zip(axes, fit.segment_names):
+comp_colors = ["k", style.PALETTE[1], style.PALETTE[4], style.PALETTE[5]]
+fig = style.figure(aspect=0.8, pyplot=True)
+n_rows = -(-len(fit.segment_names) // 2)
+axes = fig.subplots(n_rows, 2, sharey=True, squeeze=False)
+for ax in axes.flat[len(fit.segment_names):]:
+    ax.set_visible(False)
+for ax, name in zip(axes.flat, fit.segment_names):
     t = fit.times[name]
     for note_name, e in note_envelopes(t).items():
         note = notes[note_name]
@@ -327,10 +356,12 @@ for ax, name in zip(axes, fit.segment_names):
                 label=f"{note_name} envelope$^{{1/4}}$")
     for k in range(fit.rank):
         ax.plot(t, fit.H[name][k] / fit.H[name][k].max(), color=comp_colors[k % len(comp_colors)], lw=1,
-                label=f"$H_{k + 1}$")
-    ax.set(title=name, xlabel="time in the segment (s)", xlim=(0, t.max()))
-axes[0].set_ylabel("scaled to peak 1")
-figures.outside_legend(axes[-1])
+                label=style.math_label("H", k + 1))
+    ax.set(xlabel="time in the segment (s)", xlim=(0, t.max()))
+    ax.set_title(name, fontsize=style.FONT_PT)
+for ax in axes[:, 0]:
+    ax.set_ylabel("scaled to peak 1")
+style.figure_legend(fig, ncols=4)
 plt.show()
 
 # %% [markdown]
@@ -366,7 +397,7 @@ display(Markdown(
 # - **Quantified, not only shown.** The paper shows the templates and activations of
 #   the hybrid fit. We correlate each activation with each note's ground-truth envelope
 #   in every segment and check that the assignment is one-to-one and consistent, and we
-#   measure in hertz how well the irregular (sinusoidal) points of Figure 1 track the
+#   measure in hertz how well the irregular (sinusoidal) points of {numref}`fig-hyb-fm` track the
 #   true frequency compared with a grid.
 # - **A fourth, truly irregular segment.** The paper names sinusoidal models but its
 #   code has none; our hybrid includes one.
@@ -414,7 +445,8 @@ blind = {"before the second onset": (t_seg < second["onset_s"]).astype(float),
          "after the second onset": (t_seg >= second["onset_s"]).astype(float)}
 r_blind = pd.DataFrame({k: {name: np.corrcoef(v, env)[0, 1] for name, env in envelopes.items()}
                         for k, v in blind.items()}).T.rename_axis("blind activation")
-display(format_table(r_blind, formats={c: "{:.2f}" for c in r_blind}))
+display(table(r_blind, "Pearson r of each blind activation with each note's envelope and the step functions.",
+              "tbl-hyb-blind", formats={c: "{:.2f}" for c in r_blind}))
 
 # %% [markdown]
 # The step functions correlate strongly with the notes they happen to overlap, so a
@@ -439,7 +471,8 @@ fit3 = fit_hybrid(cloud, rank=3, hidden=P["hybrid_hidden"], epochs=P["hybrid_epo
                   fraction=P["hybrid_fraction"], seed=P["seed"], device=P["device"], n_freqs=P["n_freqs"],
                   optimizer=P["optimizer"], lr=P["lr"], progress=False)
 summary3 = note_assignment(activation_note_correlation(fit3))
-display(format_table(summary3, formats={"min r": "{:.2f}"}))
+display(table(summary3, "The rank-3 fit: the note each component follows per segment.", "tbl-hyb-rank3",
+              formats={"min r": "{:.2f}"}))
 
 # %% [markdown]
 # With three components for two notes, two notes cannot map one-to-one onto three
@@ -451,7 +484,7 @@ display(format_table(summary3, formats={"min r": "{:.2f}"}))
 #
 # ```{exercise} The grid's resolution
 # :label: ex-hyb-grid
-# In Figure 1's regular STFT ($N = 256$ at 8 kHz), how far apart are the bins in Hz, and
+# In the regular STFT of {numref}`fig-hyb-fm` ($N = 256$ at 8 kHz), how far apart are the bins in Hz, and
 # so what is the largest error of "the strongest bin" as a frequency estimate? Check with
 # `check_grid_error(sr_fm, n_fm, answer)`.
 # ```

@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
 
-from innmf.report import figures
+from innmf.report import figures, style
 from innmf.experiments import load_results, read_manifest, run_experiments
 from innmf.experiments.store import trial_seconds as stored_trial_seconds
 from innmf.report.published import published_kl
@@ -61,14 +61,16 @@ from innmf.accel.runtime import use_threads
 from innmf.report.stats import paired_summary
 from innmf.chapters import shown_path
 from innmf.tools.exercises import check_workers_needed
-from innmf.report.format import format_table, signed
+from innmf.report.captioned import PerRow, Scaled, table as captioned
+from innmf.report.format import fixed, p_value, signed, significant
 
 profiles = pd.DataFrame({name: {k: str(v) for k, v in PROFILES[name].items()}
                          for name in ("smoke", "quick", "paper")})
 differs = profiles[profiles.nunique(axis=1) > 1]
 
 # %% tags=["hide-input"]
-display(format_table(differs.rename_axis("setting")))
+display(captioned(differs.rename_axis("setting"), "The settings in which the three profiles differ.",
+                  "tbl-scale-profiles"))
 
 # %% tags=["remove-cell", "nbval-check-output"]
 print(differs.to_string())
@@ -142,10 +144,17 @@ print("rows:", len(first), "| identical after resume:", same,
 
 # %%
 manifest = read_manifest(out)
-display(format_table(pd.DataFrame({"entry": [k for k in manifest if k not in ("settings", "result_settings")],
-                                   "value": [str(manifest[k]) for k in manifest
-                                             if k not in ("settings", "result_settings")]})))
-display(format_table(load_results(out).head(8), formats={"value": "{:.4g}"}))
+entries = [k for k in manifest if k not in ("settings", "result_settings")]
+# a hash says nothing to a reader: its length and what it is a hash of do
+values = [f"{len(str(manifest[k]))} hex digits (a hash of the settings that change the numbers)"
+          if k == "settings_hash" else str(manifest[k]) for k in entries]
+display(captioned(pd.DataFrame({"entry": entries, "value": values}), "The demonstration store's manifest, "
+                  "its settings aside.", "tbl-scale-manifest"))
+rows_shown = load_results(out).head(8)
+display(captioned(rows_shown, "The store's first rows: one per trial, experiment, method, window size and metric "
+                  "(each trial's key, which ends in a hash, left out).", "tbl-scale-rows",
+                  {"trial": "trial", "speakers": "speakers", "experiment": "experiment", "method": "method",
+                   "n_fft": "N (samples)", "metric": "metric", "value": "value"}, formats={"value": significant(3)}))
 
 # %% [markdown]
 # ## A recorded run of the paper's protocol
@@ -154,7 +163,8 @@ display(format_table(load_results(out).head(8), formats={"value": "{:.4g}"}))
 # corpus, made with `innmf reproduce` on a 2-core CPU with two workers. The book reads it
 # here instead of recomputing it (`results_from` does the same in
 # {doc}`03_reconstruction` and {doc}`04_separation`); `results/paper-embedded/README.md`
-# records the command and the history of the recording.
+# records the command and the history of the recording. {numref}`fig-scale-kl` and
+# {numref}`fig-scale-sdr` show its reconstruction and separation per window size.
 
 # %% tags=["hide-input"]
 def trial_seconds(store: Path) -> np.ndarray:
@@ -185,15 +195,24 @@ if has_run:
 
 # %% tags=["hide-input"]
 if has_run:
-    shown = ref_paired.copy()
-    for col in ("mean_baseline", "mean_treatment", "mean_diff", "ci_low", "ci_high"):
-        shown[col] = [f"{v:.3e}" if m == "kl" else f"{v:+.3f}" if col != "mean_baseline" and col != "mean_treatment"
-                      else f"{v:.3f}" for v, m in zip(shown[col], shown["metric"])]
-    display(format_table(shown, {"experiment": "experiment", "metric": "metric", "n_fft": "N (samples)",
-                                 "n": "trials", "mean_baseline": "NMF mean", "mean_treatment": "iN-NMF mean",
-                                 "mean_diff": "iN-NMF − NMF", "ci_low": "95 % CI low", "ci_high": "95 % CI high",
-                                 "p_wilcoxon": "Wilcoxon p", "ratio": "ratio"},
-                         formats={"p_wilcoxon": "{:.3f}", "ratio": "{:.3f}"}))
+    kl_rows, sep_rows = ref_paired[ref_paired["metric"] == "kl"], ref_paired[ref_paired["metric"] != "kl"]
+    kl = Scaled(2)  # the means and the difference in one power of ten
+    display(captioned(kl_rows, "The recorded run's reconstruction KL per window size N: each method's mean, the "
+                      "paired difference iN-NMF − NMF with its trial-level 95 % interval, the ratio of the means "
+                      "and the Wilcoxon p.", "tbl-scale-kl",
+                      {"n_fft": "N (samples)", "n": "trials", "mean_baseline": "NMF mean", "mean_treatment": "iN-NMF mean",
+                       "diff": "iN-NMF − NMF [95 %]", "ratio": "ratio", "p_wilcoxon": "Wilcoxon p"},
+                      formats={"mean_baseline": kl, "mean_treatment": kl, "diff": kl, "ratio": "{:.3f}",
+                               "p_wilcoxon": p_value}, intervals={"diff": ("mean_diff", "ci_low", "ci_high")}))
+    by_metric = PerRow("metric", {m: fixed(3 if m == "stoi" else 2) for m in sep_rows["metric"].unique()})
+    change = PerRow("metric", {m: signed(3 if m == "stoi" else 2) for m in sep_rows["metric"].unique()})
+    display(captioned(sep_rows.assign(shown_metric=sep_rows["metric"].str.upper()), "The recorded run's separation "
+                      "scores per metric and window size N: each method's mean and the paired difference "
+                      "iN-NMF − NMF with its trial-level 95 % interval (SDR, SIR, SAR in dB).", "tbl-scale-separation",
+                      {"shown_metric": "metric", "n_fft": "N (samples)", "n": "trials", "mean_baseline": "NMF mean",
+                       "mean_treatment": "iN-NMF mean", "diff": "iN-NMF − NMF [95 %]", "p_wilcoxon": "Wilcoxon p"},
+                      formats={"mean_baseline": by_metric, "mean_treatment": by_metric, "diff": change,
+                               "p_wilcoxon": p_value}, intervals={"diff": ("mean_diff", "ci_low", "ci_high")}))
 
 # %% [markdown]
 # ## How long does the full protocol take?
@@ -202,20 +221,25 @@ if has_run:
 # mixture at every window size with both methods. Each trial's file in a results store
 # records its compute time, so the wall time of any number of trials on any number of
 # workers can be projected from a finished run (trials are independent, so the time
-# divides by the number of workers until the machine runs out of cores).
+# divides by the number of workers until the machine runs out of cores), as in
+# {numref}`fig-scale-projection`.
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Projected wall time of the 500-trial protocol against the number of workers, from measured per-trial compute times.", "name": "fig-scale-projection"}}
 measured = {"this chapter's demonstration (shortened)": trial_seconds(out)}
 if has_run:
     measured["recorded paper-profile run"] = trial_seconds(recorded)
 workers = np.array([1, 2, 4, 8, 16, 32, 64])
-fig, ax = plt.subplots(figsize=(6.5, 3.6))
-for label, secs in measured.items():
-    ax.loglog(workers, 500 * secs.mean() / workers / 3600, "o-", label=f"{label}: {secs.mean():.0f} s/trial")
-ax.axhline(24, color="grey", ls=":", lw=1, label="one day")
+fig = style.figure(aspect=0.6, pyplot=True)
+ax = fig.add_subplot()
+for (label, secs), color in zip(measured.items(), style.PALETTE):  # runs, not methods
+    ax.loglog(workers, 500 * secs.mean() / workers / 3600, "o-", color=color,
+              label=f"{label}: {secs.mean():.0f} s/trial")
+ax.axhline(24, color=style.REFERENCE, ls=":", lw=1, label="one day")
 ax.set(xlabel="workers (one thread each)", ylabel="hours for 500 trials",
        title="Projected wall time of the 500-trial protocol")
-figures.outside_legend(ax)
+ax.set_xticks(workers, [str(w) for w in workers])  # whole numbers of workers, no 10^x
+ax.set_xticks([], minor=True)
+style.legend(ax, "below")
 plt.show()
 
 # %% [markdown]
@@ -235,7 +259,7 @@ plt.show()
 # trial where the published scripts learn 3 and 12) stated apart. Each record names its
 # machine (CPU model with family and model, threads) and the commit it measured;
 # `results/bench/README.md` gives the commands. Every number below is read from those
-# records.
+# records; {numref}`fig-scale-speedups` draws the speed-ups.
 
 # %% tags=["hide-input"]
 from innmf.report.speed import gpu_trial_summary, load_records, peer_table, speed_sentences, speed_table
@@ -244,26 +268,20 @@ speed_dir = Path("../results/bench")
 if speed_dir.is_dir():
     records = load_records(speed_dir)
     table = speed_table(records)
-    display(format_table(table, {"measurement": "measurement", "machine": "machine", "ours": "ours",
-                                 "reference": "fastest alternative", "unit": "unit", "speedup": "speed-up",
-                                 "reference_is": "which"},
-                         formats={"ours": "{:.3g}", "reference": "{:.3g}", "speedup": "{:.2f}x"}))
+    table = table.assign(measurement=table["measurement"] + " (" + table["unit"] + ")")
+    for i, (machine, part) in enumerate(table.groupby("machine", sort=False), start=1):
+        display(captioned(part, f"Speed on {machine}: ours against the fastest alternative measured, one row per "
+                          "measurement (time per step in the unit named).", f"tbl-scale-speed-{i}",
+                          {"measurement": "measurement", "ours": "ours", "reference": "fastest alternative",
+                           "speedup": "speed-up (×)", "reference_is": "which alternative"},
+                          formats={"ours": significant(3), "reference": significant(3), "speedup": "{:.2f}"}))
     display(Markdown("\n".join(f"- {sentence}" for sentence in speed_sentences(records))))
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Measured speed-ups over every alternative, per measurement and machine (log scale; dotted: equal speed).", "name": "fig-scale-speedups"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Measured speed-ups of ours over every alternative, per measurement and machine (log scale; dotted: equal speed; solid bars: the fastest alternative on that machine).", "name": "fig-scale-speedups"}}
 if speed_dir.is_dir():
-    peers = peer_table(records)
-    fig, ax = plt.subplots(figsize=(7, 0.22 * len(peers) + 1.2))
-    labels = [f"{m.split(' (')[0]} vs {p.split(',')[0]}\n{d}" for m, p, d in
-              zip(peers["measurement"], peers["peer"], peers["machine"])]
-    ax.barh(range(len(peers)), peers["speedup"], color=["tab:red" if f else "tab:blue" for f in peers["fastest"]])
-    ax.set_yticks(range(len(peers)), labels, fontsize=5)
-    ax.set_xscale("log")
-    ax.axvline(1, color="grey", ls=":", lw=1)
-    ax.set(xlabel="speed-up (log scale; red: against the fastest alternative)", title="Measured speed-ups")
-    ax.invert_yaxis()
-    fig.tight_layout()
-    plt.show()
+    from innmf.report.speed import speedup_figure
+
+    display(speedup_figure(peer_table(records)))
 else:
     display(Markdown("No speed records in this checkout (`results/bench`)."))
 
@@ -293,10 +311,12 @@ else:
 
 # %% tags=["hide-input"]
 gpu_records = sorted(speed_dir.glob("gpu-*-trials.json")) if speed_dir.is_dir() else []
-for path in gpu_records:
+for i, path in enumerate(gpu_records, start=1):
     rec = json.loads(path.read_text())
-    display(Markdown(f"**{rec['device']}**, `{rec['profile']}` settings, window sizes {rec['window_sizes']}:"))
-    display(format_table(gpu_trial_summary(rec), formats={}))
+    display(captioned(gpu_trial_summary(rec), f"Wall time of the protocol on {rec['device']}, `{rec['profile']}` "
+                      f"settings, window sizes {rec['window_sizes']}: one process against worker processes sharing "
+                      "the GPU.", f"tbl-scale-gpu-{i}", formats={"wall s per trial": "{:.1f}",
+                                                                    "hours for 500 trials": "{:.2f}"}))
 
 # %% [markdown]
 # ## What not retraining costs
@@ -309,7 +329,8 @@ for path in gpu_records:
 # $W$ (and of interpolating NMF's $N_0$ dictionary, NMF-interp), the refit of $H$ by the
 # paper's Rprop epochs and by a fast alternative, multiplicative updates (MU) of $H$ with
 # $W$ fixed from the same start (`refit_H(..., optimizer="mu")`,
-# `innmf/models/refit.py`), and NMF's retraining; and counts each method's parameters.
+# `innmf/models/refit.py`), and NMF's retraining; and counts each method's parameters
+# ({numref}`fig-scale-costs` draws the routes).
 # Where a step was timed for fewer iterations than the recipe runs, its time is the
 # per-iteration time times the recipe's count (the table says which). The record is
 # `results/bench/costs.json`; `results/bench/README.md` gives the command.
@@ -324,7 +345,10 @@ if has_costs:
     n0, k_paper = cost_record["recipe"]["train_n_fft"], 20 if 20 in set(cost_rows["rank"]) else int(cost_rows["rank"].iloc[0])
     display(Markdown(f"Measured on: {cost_report.machine_sentence(cost_record)}"))
     display(Markdown("\n".join(f"- {sentence}" for sentence in cost_report.cost_sentences(cost_rows, n0, k_paper))))
-    display(format_table(cost_report.step_table(cost_rows, k_paper), formats={}))
+    steps = cost_report.step_table(cost_rows, k_paper)
+    display(captioned(steps, f"Seconds per step and window size N at rank K = {k_paper}, one thread: what each "
+                      "route is made of (how: the calls or iterations timed).", "tbl-scale-steps",
+                      formats={c: significant(3) for c in steps.columns if c.startswith("N =")}))
 else:
     display(Markdown("No record of what not retraining costs in this checkout (`results/bench/costs.json`)."))
 
@@ -340,12 +364,16 @@ if has_costs:
 
 # %% tags=["hide-input"]
 if has_costs:
-    display(format_table(cost_report.training_costs(cost_rows, n0), formats={"iN-NMF / NMF": "{:.1f}"}))
-    display(format_table(cost_report.break_even(cost_rows, n0),
-                         {"rank": "K", "route": "route", "retrain_s": "NMF retraining per N (s)",
-                          "route_s": "route per N (s)", "extra_training_s": "iN-NMF's extra training (s)",
-                          "break_even": "new sizes to break even"},
-                         formats={"break_even": "{:.1f}"}))
+    display(captioned(cost_report.training_costs(cost_rows, n0), f"Training at N0 = {n0} per rank: NMF against "
+                      "iN-NMF, one thread.", "tbl-scale-training",
+                      formats={"NMF (s)": "{:.2f}", "iN-NMF (s)": "{:.1f}", "iN-NMF / NMF": "{:.1f}"}))
+    display(captioned(cost_report.break_even(cost_rows, n0), "Break-even per rank and route: the new window sizes "
+                      "after which iN-NMF's route has cost less in all than retraining NMF at each.", "tbl-scale-break-even",
+                      {"rank": "K", "route": "route", "retrain_s": "NMF retraining per N (s)",
+                       "route_s": "route per N (s)", "extra_training_s": "iN-NMF's extra training (s)",
+                       "break_even": "new sizes to break even"},
+                      formats={"retrain_s": "{:.2f}", "route_s": "{:.3f}", "extra_training_s": "{:.1f}",
+                               "break_even": "{:.1f}"}))
 
 # %% [markdown]
 # What each method keeps, at the paper's rank: NMF a dictionary per window size (its
@@ -355,7 +383,8 @@ if has_costs:
 
 # %% tags=["hide-input"]
 if has_costs:
-    display(format_table(cost_report.parameter_table(cost_rows, k_paper), formats={}))
+    display(captioned(cost_report.parameter_table(cost_rows, k_paper), f"Parameters fitted per method, step and "
+                      f"window size N at rank K = {k_paper}.", "tbl-scale-parameters"))
 
 # %% [markdown]
 # Does the fast refit change the scores? `python -m innmf.tools.bench.costs refits`
@@ -372,14 +401,25 @@ if refits_path.exists():
     effect = cost_report.refit_effect(refit_rows)
     display(Markdown(f"Measured on: {cost_report.machine_sentence(refit_record)}"))
     display(Markdown("\n".join(f"- {s}" for s in cost_report.refit_sentences(refit_record, effect))))
-    display(format_table(cost_report.effect_table(effect)))
+    effects = cost_report.effect_table(effect)
+    for quantity, part in effects.groupby("quantity", sort=False):
+        kl = quantity.startswith("KL")
+        level, change = (Scaled(4), fixed(6)) if kl else (fixed(2), signed(2))
+        display(captioned(part, f"{quantity}, per window size N: the two refits' means and the effect with its "
+                          "speaker-level 95 % interval.", f"tbl-scale-refit-{'kl' if kl else 'sdr'}",
+                          {"N (samples)": "N (samples)", "trials": "trials", "speakers": "speakers",
+                           "Rprop mean": "Rprop mean", "MU mean": "MU mean", "effect": "effect [95 %]"},
+                          formats={"Rprop mean": level, "MU mean": level, "effect": change},
+                          intervals={"effect": ("estimate", "95 % low", "95 % high")}))
     if has_run:
         display(Markdown("The Rprop arm against the recorded run's iN-NMF values for the same trials "
                          "(absolute differences; the networks are retrained, so float rounding moves them):"))
-        display(format_table(cost_report.recorded_agreement(refit_rows, ref),
-                             {"metric": "metric", "pairs": "trial x N", "median_abs_diff": "median |difference|",
-                              "max_abs_diff": "largest |difference|", "median_recorded": "median recorded value"},
-                             formats={"median_abs_diff": "{:.3g}", "max_abs_diff": "{:.3g}", "median_recorded": "{:.3g}"}))
+        display(captioned(cost_report.recorded_agreement(refit_rows, ref), "The Rprop arm against the recorded "
+                          "run, per metric: absolute differences over the same trials and window sizes.",
+                          "tbl-scale-agreement",
+                          {"metric": "metric", "pairs": "trial × N", "median_abs_diff": "median |difference|",
+                           "max_abs_diff": "largest |difference|", "median_recorded": "median recorded value"},
+                          formats={c: significant(3) for c in ("median_abs_diff", "max_abs_diff", "median_recorded")}))
 else:
     display(Markdown("No refit comparison in this checkout (`results/bench/refit-mu.json`)."))
 

@@ -66,7 +66,8 @@ from innmf.data.stems import load_stems
 from innmf.experiments.music import listen, music_settings, run_music, store_key, systems
 from innmf.report import figures
 from innmf.report import music as report
-from innmf.report.format import format_table, signed
+from innmf.report.captioned import table
+from innmf.report.format import p_value, signed
 
 S = music_settings(profile, **music_overrides)
 data = load_stems(corpus, sr=int(S["sr"]))
@@ -83,7 +84,8 @@ store = build_dir() / "results" / f"music-{profile}-{store_key(corpus, music_ove
 # %% tags=["hide-input"]
 parts = pd.DataFrame([{"piece": p.name, "part": data.split[p.name], "voices": ", ".join(p.sources)}
                       for p in data.pieces])
-display(format_table(parts, {"piece": "piece", "part": "part of the split", "voices": "voices"}))
+display(table(parts, "The chorale pieces in this checkout, their part of the split and their voices.",
+              "tbl-music-pieces", {"piece": "piece", "part": "part of the split", "voices": "voices"}))
 first = listen_piece or data.pieces_in("test")[0].name
 stems = data.piece(first).load()
 display(Markdown(f"One test piece, `{first}`, its mixture and its four stems:"))
@@ -181,21 +183,17 @@ if endpoint is None:
     comparators = None
 else:
     comparators = dict(zip(endpoint["dataset"], endpoint["comparator"]))
-    claims = report.claim_verdict(endpoint)
-    decision = endpoint.assign(
-        difference=[f"{r['delta']:+.2f} [{r['low']:+.2f}, {r['high']:+.2f}]" for r in endpoint.to_dict("records")])
-    display(Markdown("**The decision**: iN-NMF minus the grid comparator chosen on the validation pieces "
-                     "(SDR, dB; mean over test pieces with its 95 % interval; Holm within each run)."))
-    display(format_table(
-        decision,
+    claims = report.family_claims(endpoint)
+    display(table(
+        endpoint, "The decision, one row per data set and irregular representation: SDR of iN-NMF minus the grid "
+        "comparator chosen on the validation pieces, mean over the test pieces with its 95 % interval, "
+        "Holm-adjusted within each run.", "tbl-music-decision",
         {"dataset": "data set", "representation": "points", "comparator": "grid comparator",
          "difference": "difference (dB) [95 %]", "p_holm": "Holm p", "verdict": "verdict"},
-        formats={"p_holm": lambda v: "< 0.001" if v < 0.001 else f"{v:.3f}"}, wrap=True))
-    display(Markdown("**For scale**: each system's mean SDR (dB) over the test pieces, beside the floor "
-                     "(each source gets an equal share of the mixture) and the oracle ceiling of the "
-                     "representation."))
-    display(format_table(
-        endpoint,
+        formats={"difference": signed(2), "p_holm": p_value}, intervals={"difference": ("delta", "low", "high")}))
+    display(table(
+        endpoint, "For scale: each system's mean SDR (dB) over the test pieces, beside the floor (each source gets "
+        "an equal share of the mixture) and the oracle ceiling of the representation.", "tbl-music-scale",
         {"dataset": "data set", "representation": "points", "pieces": "test pieces",
          "judged": "iN-NMF", "comparator_sdr": "comparator", "floor": "floor", "oracle": "oracle"},
         formats={"judged": "{:.2f}", "comparator_sdr": "{:.2f}", "floor": "{:.2f}", "oracle": "{:.2f}"}))
@@ -206,7 +204,7 @@ else:
                     for r in endpoint[endpoint.dataset == d].to_dict("records")) + ")."
         for d, v in claims.items())))
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "The primary endpoint per data set and irregular representation: each test piece's SDR difference between iN-NMF and the grid comparator (grey), the mean with its 95 % interval (red), and the floor's difference to the comparator for scale.", "name": "fig-music-endpoint"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The primary endpoint per data set and irregular representation: each test piece's SDR difference between iN-NMF and the grid comparator (light grey), the mean with its 95 % interval (black), and the floor's difference to the comparator for scale.", "name": "fig-music-endpoint"}}
 if endpoint is not None:
     fig = report.plot_endpoint(recorded, endpoint)
 
@@ -248,7 +246,9 @@ if endpoint is not None:
 if recorded is not None:
     every = report.summary(recorded).pivot(index="system", columns="dataset", values="sdr")
     every = every.loc[every.mean(axis=1).sort_values(ascending=False).index]
-    display(format_table(every, formats={c: "{:.2f}" for c in every.columns}, index=True))
+    display(table(every, "Every system of the recorded runs on the test pieces: mean SDR (dB) over pieces, one column "
+                  "per data set, best first.", "tbl-music-every", formats={c: "{:.2f}" for c in every.columns},
+                  index=True))
 
 # %% [markdown]
 # ## On your machine: a small run
@@ -260,9 +260,10 @@ if recorded is not None:
 # %% tags=["hide-input"]
 rows = run_music(corpus, profile=profile, out=store, workers=workers, **music_overrides)
 mine = report.summary(rows)
-display(format_table(
-    mine, {"dataset": "data set", "system": "system", "pieces": "pieces", "sdr": "SDR (dB)",
-           "si_sdr": "SI-SDR (dB)", "over_floor": "SDR over floor (dB)"},
+display(table(
+    mine, "This build's run, one row per system: mean SDR and SI-SDR over its test pieces and the SDR over the "
+    "floor.", "tbl-music-mine", {"dataset": "data set", "system": "system", "pieces": "pieces", "sdr": "SDR (dB)",
+                                 "si_sdr": "SI-SDR (dB)", "over_floor": "SDR over floor (dB)"},
     formats={"sdr": "{:.2f}", "si_sdr": "{:.2f}", "over_floor": signed(2)}))
 grid = mine[mine.system.str.split(" | ").str[0].map(report.is_grid_candidate)]
 wanted = next(iter(comparators.values())) if comparators else None
@@ -274,12 +275,14 @@ display(Markdown(
     + (" **Smoke profile: two-second excerpts and a few iterations; the numbers only exercise the code.**"
        if profile == "smoke" else "")))
 mine_endpoint = report.endpoint(rows, {rows.dataset.iloc[0]: comparator})
-display(format_table(
-    mine_endpoint, {"representation": "points", "pieces": "test pieces", "delta": "iN-NMF − comparator (dB)",
-                    "low": "95 % low", "high": "95 % high", "floor": "floor SDR (dB)", "oracle": "oracle SDR (dB)",
-                    "twin_delta": "iN-NMF − NMF-grid (dB)"},
-    formats={"delta": signed(2), "low": signed(2), "high": signed(2), "floor": "{:.2f}", "oracle": "{:.2f}",
-             "twin_delta": signed(2)}))
+display(table(
+    mine_endpoint, "This build's endpoint, one row per irregular representation: iN-NMF minus the comparator with "
+    "its 95 % interval over the test pieces, the floor and oracle SDR, and iN-NMF minus its non-neural twin.",
+    "tbl-music-mine-endpoint",
+    {"representation": "points", "pieces": "test pieces", "delta": "iN-NMF − comparator [95 %] (dB)",
+     "floor": "floor SDR (dB)", "oracle": "oracle SDR (dB)", "twin_delta": "iN-NMF − NMF-grid (dB)"},
+    formats={"delta": signed(2), "floor": "{:.2f}", "oracle": "{:.2f}", "twin_delta": signed(2)},
+    intervals={"delta": ("delta", "low", "high")}))
 
 # %% [markdown]
 # ### Listen

@@ -194,7 +194,7 @@ def test_stage_book_writes_the_footers_for_the_extension(tmp_path: Path):
     config = yaml.safe_load((tmp_path / "_config.yml").read_text())
     assert config["sphinx"]["config"]["innmf_footers"]["notebooks/01_nmf_recap"] == "Executed with ..."
     assert {"chapter_numbers", "provenance"} <= set(config["sphinx"]["local_extensions"])
-    assert config["sphinx"]["config"]["chapter_numbered_types"] == ["exercise"]
+    assert config["sphinx"]["config"]["chapter_numbered_types"] == ["exercise", "figure", "table"]
 
 
 def test_a_dead_kernel_is_named_with_its_log(tmp_path: Path):

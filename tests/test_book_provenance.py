@@ -120,10 +120,50 @@ def test_exercises_are_renumbered_by_chapter_and_order():
         "book/intro": {"exercise": {"ex-i": (1,)}},
     })
     app = SimpleNamespace(config=SimpleNamespace(chapter_numbered_types=["exercise"]))
-    assert ext._renumber(app, env) == ["notebooks/02_implicit_factors", "notebooks/12_late"]
+    assert ext._renumber(app, env) == ["notebooks/02_implicit_factors", "notebooks/12_late", "book/intro"]
     assert env.toc_fignumbers["notebooks/02_implicit_factors"] == {
         "exercise": {"ex-a": (2, 1), "ex-b": (2, 2), "ex-c": (2, 3)}, "figure": {"fig-x": (9,)}}
     assert env.toc_fignumbers["notebooks/12_late"]["exercise"] == {"ex-z": (12, 1)}
-    assert env.toc_fignumbers["book/intro"]["exercise"] == {"ex-i": (1,)}
+    # a page outside the chapters takes a letter in book order: the same whatever chapters were built
+    assert env.toc_fignumbers["book/intro"]["exercise"] == {"ex-i": ("A", 1)}
     assert ext._renumber(app, env) == []  # stable: nothing to rewrite the second time
     assert ext.chapter_number("notebooks/00_findings") == 0 and ext.chapter_number("book/glossary") is None
+
+
+def test_figures_and_tables_are_numbered_by_chapter_except_in_solutions():
+    """Table 4.2 stays Table 4.2 in the student edition: a solution's tables take no number."""
+    from docutils import nodes
+    from docutils.utils import new_document
+
+    ext = _extension()
+
+    class solution_node(nodes.Admonition, nodes.Element):  # sphinx-exercise's node, by name
+        pass
+
+    doctree = new_document("04_separation")
+    inside = nodes.table(ids=["tbl-power"])
+    doctree += [nodes.table(ids=["tbl-a"]), solution_node("", inside), nodes.figure(ids=["fig-b"])]
+    assert ext._in_solutions(doctree) == {"tbl-power"}
+    env = SimpleNamespace(
+        toc_fignumbers={"notebooks/04_separation": {"table": {"tbl-a": (7,), "tbl-power": (8,), "tbl-c": (9,)},
+                                                    "figure": {"fig-b": (3,)}}},
+        chapter_unnumbered={"notebooks/04_separation": {"tbl-power"}})
+    app = SimpleNamespace(config=SimpleNamespace(chapter_numbered_types=["exercise", "figure", "table"]))
+    assert ext._renumber(app, env) == ["notebooks/04_separation"]
+    assert env.toc_fignumbers["notebooks/04_separation"] == {"table": {"tbl-a": (4, 1), "tbl-c": (4, 2)},
+                                                             "figure": {"fig-b": (4, 1)}}
+
+
+def test_the_table_style_ships_its_stylesheet():
+    """book/_ext/table_style.py serves its CSS from its own folder, whatever folder the build is staged in."""
+    spec = importlib.util.spec_from_file_location("table_style", REPO / "book" / "_ext" / "table_style.py")
+    ext = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ext)
+    calls: list[tuple] = []
+    app = SimpleNamespace(connect=lambda *a, **k: calls.append(("connect", *a)),
+                          add_css_file=lambda name: calls.append(("css", name)),
+                          config=SimpleNamespace(html_static_path=[]))
+    ext.setup(app)
+    ext._add_static(app)
+    assert ("css", "innmf-tables.css") in calls
+    assert (Path(app.config.html_static_path[0]) / "innmf-tables.css").is_file()

@@ -51,7 +51,7 @@ def test_kl_vs_window(results) -> None:
     (ax,) = fig.axes
     labels = ax.get_legend_handles_labels()[1]
     assert sorted(labels) == sorted(["NMF (ours)", "iN-NMF (ours)", "NMF (paper)", "iN-NMF (paper)",
-                                     "iN-NMF trained at N=2000"])
+                                     "iN-NMF's training size, N = 2000"])
     assert list(ax.get_xticks()) == list(N_FFTS)
     with pytest.raises(ValueError, match="no rows for metric"):
         figures.kl_vs_window(results, metric="stoi")
@@ -126,8 +126,8 @@ def test_format_table_headers_precision_and_missing_values():
     assert "N (samples)" in html and "ratio iN-NMF / NMF" in html  # readable headers
     assert "1.11" in html and "1.110995" not in html  # three significant digits
     assert "–" in html and "nan" not in html.lower().replace("nan;", "")
-    assert "-0.12" in html and "+0.50" in html
-    assert "True" in html  # booleans stay words
+    assert "\u22120.12" in html and "+0.50" in html  # U+2212 minus, as in the text
+    assert "yes" in html and "True" not in html  # booleans as words
     assert "<th class=\"blank" not in html and "row0" in html  # the 0..n index is hidden
     with pytest.raises(ValueError, match="no column"):
         format_table(df, {"missing": "x"})

@@ -33,6 +33,10 @@ DEFECTS = {
     "audio": ("<audio controls></audio>", "without a label"),
     "link": ('<a href="missing.html">x</a>', "broken link"),
     "injected": ('<div class="cell tag_injected-parameters">x</div>', "injected parameters"),
+    "store": ("<p>computed in the results store <code>_build/results/quick-813b6e397f3737f7</code>.</p>",
+              "settings-hash folder"),
+    "heading": ('<h2>Figure 1: a frequency-modulated tone<a class="headerlink" href="#x">#</a></h2>',
+                "heading reads like a figure"),
 }
 
 
@@ -58,6 +62,39 @@ def test_student_edition_must_not_show_solutions(tmp_path: Path):
     page = write(tmp_path, '<div class="solution admonition"><p class="admonition-title">Solution to Exercise 1</p></div>')
     assert page_defects(page, tmp_path) == []
     assert "shows a solution" in page_defects(page, tmp_path, student=True)[0]
+
+
+def _caption(kind: str, number: str) -> str:
+    if kind == "Exercise":
+        return f'<div class="exercise admonition"><p class="admonition-title">{kind} {number} (a title)</p></div>'
+    return f'<table><caption><span class="caption-number">{kind} {number} </span>a caption</caption></table>'
+
+
+def test_a_chapter_numbers_its_figures_tables_and_exercises_by_chapter(tmp_path: Path):
+    (tmp_path / "notebooks").mkdir()
+    page = tmp_path / "notebooks" / "03_reconstruction.html"
+
+    def numbering(body: str) -> list[str]:  # this bare page lacks a footer: only the numbers are looked at
+        page.write_text(f"<html><body><main>{body}</main></body></html>")
+        return [d for d in page_defects(page, tmp_path) if "number" in d]
+
+    assert numbering(_caption("Table", "3.1") + _caption("Exercise", "3.2")) == []
+    (found,) = numbering(_caption("Table", "5") + _caption("Exercise", "4.1"))
+    assert "not by chapter 3" in found and "Table 5" in found and "Exercise 4.1" in found
+    # a page outside the chapters keeps Sphinx's numbers
+    assert page_defects(write(tmp_path, _caption("Table", "5")), tmp_path) == []
+
+
+@pytest.mark.parametrize("uncaptioned, fails", [(1, False), (2, True)])
+def test_the_book_fails_below_95_percent_captioned(tmp_path: Path, uncaptioned: int, fails: bool):
+    """19 of 20 captioned passes, 18 of 20 fails; audio player lists are not counted."""
+    (tmp_path / "index.html").write_text("<html></html>")
+    tables = _caption("Table", "9") * (19 - uncaptioned) + "<table><tr><td>1</td></tr></table>" * uncaptioned
+    write(tmp_path, tables)  # GOOD has one captioned figure and one audio table
+    found = check_book(tmp_path)
+    assert bool(found) is fails, found
+    if fails:
+        assert "18 of 20 tables and figures have a caption" in found[0] and "page.html (2)" in found[0]
 
 
 def test_check_book_needs_an_index(tmp_path: Path):

@@ -110,8 +110,10 @@ def test_compact_decisions_fit_the_column() -> None:
     kl = compact[(compact["metric"] == "KL") & (compact["estimand"] == "fit") & (compact["comparator"] == "NMF")]
     assert kl.iloc[0]["interval"].startswith("[1.0") and kl.iloc[0]["margin"] == "1.100"
     assert set(compact["comparator"]) == {"NMF", "NMF-interp"}
-    html = summary.decision_table(compact[compact["estimand"] == "fit"]).to_html()
-    assert "speaker 95 %" in html and "p = 0 (Holm)" in html and "0.45em" in html
+    shown = summary.decision_table(compact[compact["estimand"] == "fit"], "Fit at the training size", "tbl-fit")
+    assert "speaker 95 %" in shown.header and "p = 0 (Holm)" in shown.header
+    assert shown.markdown().startswith(":::{table} Fit at the training size\n:name: tbl-fit")
+    assert not any("-" in cell for row in shown.rows for cell in row[2:5])  # U+2212, never a hyphen, for minus
 
 
 def test_system_labels_become_words_for_prose() -> None:

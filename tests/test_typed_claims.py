@@ -38,8 +38,9 @@ FIGURE = re.compile(r"(?<![\w.])[+−-]?\d+(?:\.\d+)?(?:\s*(?:–|-|to)\s*[+−-
                     r"|(?<![\w.])[+−-]?\d+\.\d+(?![\w.])|paper's \d+")
 # Not results: math, inline code and MyST roles; confidence and power levels; interval ends.
 MARKUP = re.compile(r"\$\$.*?\$\$|\$[^$\n]*\$|\{[\w:-]+\}`[^`]*`|`[^`]*`|\]\([^)]*\)", re.S)
-LEVEL = re.compile(r"\b\d{2}\s?%\s+(?=(?:speaker-level\s+|trial-level\s+|confidence\s+|t-)?"
-                   r"(?:intervals?|CI|confidence|power|level|low|high|probability))", re.I)
+# (a table header names an interval's level in brackets: "KL ratio [speaker 95 %]")
+LEVEL = re.compile(r"\b\d{2}\s?%(?:\s+(?=(?:speaker-level\s+|trial-level\s+|confidence\s+|t-)?"
+                   r"(?:intervals?|CI|confidence|power|level|low|high|probability))|(?=\]))", re.I)
 NOT_COMPARATIVE = re.compile(r"\b(lower|upper)\s+(bound|end)s?\b|\b(higher|lower)\s+is\s+better\b", re.I)
 QUESTION = re.compile(r"\?$|\bwhether\b|^If\b", re.I)
 

@@ -124,3 +124,17 @@ def test_verdicts_use_the_speaker_level_interval_and_say_when_speakers_are_few()
     verdict = separation_verdict(rows, N_FFTS)
     assert "speaker-level" in verdict.evidence
     assert "8 speakers only" in verdict.evidence
+
+
+def test_a_later_run_on_the_same_data_sets_is_judged_beside_the_earlier_not_pooled():
+    """ADDENDUM-2.md: the sinusoidal points on the chorales are their own claim, the earlier one stands."""
+    from innmf.report.music import claim_groups, family_claims
+
+    earlier = _endpoint({("a", "cqt"): (1.0, 0.01), ("a", "multires"): (0.5, 0.02)}).assign(family="run-1")
+    later = _endpoint({("a", "sinusoidal"): (-2.0, 0.001)}).assign(family="run-2")
+    both = pd.concat([earlier, later], ignore_index=True)
+    # pooled per data set, "worse on one and better on two" would read "not shown"
+    assert family_claims(both) == {"a (cqt, multires)": "supported", "a (sinusoidal)": "contradicted"}
+    assert [len(g) for _, g in claim_groups(both)] == [2, 1]
+    assert family_claims(earlier) == {"a": "supported"}
+    assert irregular_verdict(both).level == PARTLY

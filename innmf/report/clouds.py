@@ -40,20 +40,21 @@ def plot_cloud(
         cmap: colour map.
         point_size: marker area for irregular points.
         log_frequency: logarithmic frequency axis.
-        label_sources: write each source's name above its time span and separate
+        label_sources: write each source's name at the top of its time span and separate
             sources that follow one another with dashed lines.
         colorbar: add a colour bar.
 
     Returns:
         The Axes.
     """
-    import matplotlib.pyplot as plt
     from matplotlib.colors import LogNorm
+
+    from innmf.report import style
 
     if len(cloud) == 0:
         raise ValueError("Nothing to plot: the point cloud is empty.")
     if ax is None:
-        _, ax = plt.subplots(figsize=(9, 4))
+        ax = style.figure(aspect=0.45, pyplot=True).add_subplot()
     top = float(cloud.m.max())
     if top <= 0:
         raise ValueError("All magnitudes are zero; nothing to show on a log colour scale.")
@@ -74,10 +75,12 @@ def plot_cloud(
                                 c=np.maximum(part.m[order], floor), s=point_size, norm=norm, cmap=cmap,
                                 linewidths=0, rasterized=True)
         if label_sources and len(cloud.source_names) > 1:
+            # inside the axes: above them the names would collide with the title
             ax.annotate(name, xy=(cloud.starts[s], 1.0), xycoords=("data", "axes fraction"),
-                        xytext=(3, 3), textcoords="offset points", fontsize=8, va="bottom")
+                        xytext=(3, -3), textcoords="offset points", fontsize=style.SMALL_PT, va="top",
+                        bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})
             if s > 0 and cloud.starts[s] > cloud.starts[s - 1]:
-                ax.axvline(cloud.starts[s], color="0.4", lw=0.8, ls="--")
+                ax.axvline(cloud.starts[s], color=style.REFERENCE, lw=0.8, ls="--")
     if log_frequency:
         ax.set_yscale("log")
     ax.set_xlabel("time (s)")

@@ -52,9 +52,10 @@ def machine_sentence(record: dict[str, Any]) -> str:
     load = record.get("load_average_before", [math.nan])[0], record.get("load_average_after", [math.nan])[0]
     shared = ("shared with other jobs" if record.get("machine_shared") else "not marked as shared")
     threads = record.get("threads", "?")
+    # no commit: the record keeps it, and a page shows one hash only, its own build's, in its footer
     return (f"CPU {record.get('cpu_model', '?')} ({record.get('cores', '?')} cores, {shared}: load average "
             f"{load[0]:.1f} before and {load[1]:.1f} after), {threads} thread(s) per process, torch "
-            f"{record.get('torch_version', '?')}, commit {record.get('commit', '?')}, {record.get('date', '?')}; "
+            f"{record.get('torch_version', '?')}, {record.get('date', '?')}; "
             f"{record['bench_seconds'] / 60:.1f} min in all.")
 
 
@@ -171,26 +172,39 @@ def cost_sentences(table: pd.DataFrame, train_n_fft: int, rank: int) -> list[str
 
 
 def plot_costs(table: pd.DataFrame, train_n_fft: int) -> Any:
-    """Time to serve each N per route, one panel per rank (log scale); dotted: iN-NMF's one-off training."""
-    import matplotlib.pyplot as plt
+    """Time to serve each N per route, one panel per rank (log scale); dotted: iN-NMF's one-off training.
+
+    Chapter "Reproducing at scale". Each route is drawn in its method's look
+    (:mod:`innmf.report.style`); iN-NMF's MU refit dashed with hollow markers beside its Rprop refit.
+
+    Args:
+        table: the record's rows (:func:`load_record`).
+        train_n_fft: N0, where iN-NMF's networks were trained.
+
+    Returns:
+        The figure (a pyplot figure: one axes per rank, one legend for all).
+    """
+    from innmf.report import style
 
     routes = route_costs(table)
     train = training_costs(table, train_n_fft).set_index("rank")
     ranks = sorted(routes["rank"].unique())
-    fig, axes = plt.subplots(1, len(ranks), figsize=(max(7.0, 2.9 * len(ranks) + 0.8), 4.2), sharey=True, squeeze=False)
-    styles = dict(zip(ROUTES, ["o-", "s-", "^-", "v--"]))
-    for ax, K in zip(axes[0], ranks):
+    fig = style.figure(aspect=0.62, pyplot=True)
+    axes = fig.subplots(1, len(ranks), sharey=True, squeeze=False)[0]
+    for ax, K in zip(axes, ranks):
         for route in ROUTES:
             r = routes[(routes["route"] == route) & (routes["rank"] == K)]
-            ax.plot(r["n_fft"], r["seconds"], styles[route], label=route, ms=4)
-        ax.axhline(train.loc[K, "iN-NMF (s)"], color="grey", ls=":", lw=1, label=f"iN-NMF's training at N0 = {train_n_fft}")
-        ax.set(yscale="log", xlabel="window size N (samples)", title=f"K = {K}")
-        ax.set_xticks(sorted(r["n_fft"]), [str(n) for n in sorted(r["n_fft"])], fontsize=7, rotation=45)
-    axes[0][0].set_ylabel("seconds (one thread, log scale)")
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, fontsize=7, loc="lower center", ncol=2, frameon=False)
-    fig.suptitle("What serving a new window size costs, per route")
-    fig.tight_layout(rect=(0, 0.17, 1, 1))
+            look = style.look(route)
+            hollow = route == MU_ROUTE  # the same method as the paper's route, another refit
+            ax.plot(r["n_fft"], r["seconds"], marker=look.marker, color=look.color, ls="--" if hollow else "-",
+                    mfc="none" if hollow else look.color, label=route, ms=5)
+        ax.axhline(train.loc[K, "iN-NMF (s)"], color=style.REFERENCE, ls=":", lw=1.2,
+                   label=f"iN-NMF's one-off training at N0 = {train_n_fft}")
+        ax.set(yscale="log", title=f"K = {K}", xlabel="N (samples)")
+        sizes = sorted(routes.loc[routes["rank"] == K, "n_fft"].unique())
+        ax.set_xticks(sizes, [str(n) for n in sizes], rotation=90)
+    axes[0].set_ylabel("seconds (one thread)")
+    style.figure_legend(fig, axes[:1], ncols=1)
     return fig
 
 
@@ -215,17 +229,22 @@ def refit_effect(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def effect_table(effect: pd.DataFrame) -> pd.DataFrame:
-    """:func:`refit_effect` for reading: KL as the ratio MU / Rprop, SDR as MU − Rprop (dB), each with its
-    interval, the numbers written out per row (KL to 6 decimals, the ratios differ from 1 in the 5th)."""
+    """:func:`refit_effect` for reading (chapter "Reproducing at scale", one table per quantity):
+    KL as the ratio MU / Rprop, SDR as MU − Rprop (dB), each with its interval.
+
+    Returns:
+        Numbers, for :func:`innmf.report.captioned.table` to print: ``N (samples)``,
+        ``trials``, ``speakers``, ``quantity``, ``Rprop mean``, ``MU mean``,
+        ``estimate``, ``95 % low``, ``95 % high``.
+    """
     rows = []
     for r in effect.itertuples():
         kl = r.metric == "kl"
         est, low, high = (r.ratio, r.ratio_low, r.ratio_high) if kl else (r.mean_diff, r.speaker_low, r.speaker_high)
-        level, change = ("{:.4e}", "{:.6f}") if kl else ("{:.2f}", "{:+.2f}")
         rows.append({"N (samples)": r.n_fft, "trials": r.n, "speakers": r.n_speakers,
                      "quantity": "KL ratio MU / Rprop" if kl else "SDR MU − Rprop (dB)",
-                     "Rprop mean": level.format(r.mean_baseline), "MU mean": level.format(r.mean_treatment),
-                     "estimate": change.format(est), "95 % low": change.format(low), "95 % high": change.format(high)})
+                     "Rprop mean": r.mean_baseline, "MU mean": r.mean_treatment,
+                     "estimate": est, "95 % low": low, "95 % high": high})
     return pd.DataFrame(rows).sort_values(["quantity", "N (samples)"], ignore_index=True)
 
 

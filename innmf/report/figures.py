@@ -3,7 +3,8 @@ factor images and convergence curves.
 
 Every function builds a standalone :class:`matplotlib.figure.Figure` (no pyplot
 state, so it works under the Agg backend, never leaks open figures and shows once
-when returned as a notebook cell's value) and returns it.
+when returned as a notebook cell's value) and returns it, sized, coloured and
+lettered by :mod:`innmf.report.style`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-METHOD_COLORS = {"NMF": "tab:blue", "iN-NMF": "tab:orange", "NMF-interp": "tab:green", "NMF-resample": "tab:red"}
+from innmf.report import style
+from innmf.report.style import METHOD_COLORS  # noqa: F401 (kept for code that imports it from here)
+
 METRIC_LABELS = {
     "kl": "KL divergence",
     "sdr": "SDR (dB)",
@@ -24,13 +27,11 @@ METRIC_LABELS = {
     "sar": "SAR (dB)",
     "stoi": "STOI",
 }
-_FALLBACK_COLORS = ("tab:green", "tab:red", "tab:purple", "tab:brown")
 
 
 def outside_legend(ax: Any, **kwargs: Any) -> Any:
     """A legend to the right of the axes, so it never covers data (every chapter's figures)."""
-    return ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize=9,
-                     frameon=False, **kwargs)
+    return style.legend(ax, "right", **kwargs)
 
 
 def audio_table(players: Sequence[tuple[str, np.ndarray]], rate: int) -> Any:
@@ -61,8 +62,8 @@ def audio_table(players: Sequence[tuple[str, np.ndarray]], rate: int) -> Any:
                 + "".join(rows) + "</tbody></table>")
 
 
-def _color(method: str, index: int) -> str:
-    return METHOD_COLORS.get(method, _FALLBACK_COLORS[index % len(_FALLBACK_COLORS)])
+def _trained_at(n_fft: int) -> str:
+    return f"iN-NMF's training size, N = {n_fft}"
 
 
 def _metric_rows(df: pd.DataFrame, metric: str, name: str = "df") -> pd.DataFrame:
@@ -100,31 +101,32 @@ def kl_vs_window(
     rows = _metric_rows(df, metric)
     if "value" not in rows.columns:
         raise ValueError("df lacks the 'value' column; pass a tidy results table.")
-    fig = Figure(figsize=(8.0, 4.0), layout="constrained")
+    fig = style.figure(aspect=0.6)
     ax = fig.add_subplot()
     methods = list(dict.fromkeys(rows["method"]))
     all_n = sorted(set(rows["n_fft"]))
     for i, method in enumerate(methods):
         stats = rows[rows["method"] == method].groupby("n_fft")["value"].agg(["mean", "std"]).sort_index()
+        look = style.look(method, i)
         ax.errorbar(stats.index, stats["mean"], yerr=np.nan_to_num(stats["std"].to_numpy()),
-                    marker="o", capsize=3, color=_color(method, i), label=f"{method} (ours)")
+                    marker=look.marker, capsize=3, color=look.color, label=f"{method} (ours)")
     if published is not None:
         pub = _metric_rows(published, metric, "published")
         # A small shift keeps the two sets of error bars apart at the same N.
         shift = 0.01 * (max(all_n) - min(all_n) or max(all_n))
         for i, method in enumerate(dict.fromkeys(pub["method"])):
             p = pub[pub["method"] == method].sort_values("n_fft")
-            color = _color(method, methods.index(method) if method in methods else i)
+            look = style.look(method, methods.index(method) if method in methods else i)
             ax.errorbar(p["n_fft"] + shift, p["mean"], yerr=np.nan_to_num(p["std"].to_numpy(dtype=float)),
-                        marker="s", markerfacecolor="none", linestyle="--", capsize=3, color=color,
+                        marker=look.marker, markerfacecolor="none", linestyle="--", capsize=3, color=look.color,
                         label=f"{method} (paper)")
         all_n = sorted(set(all_n) | set(pub["n_fft"]))
     if train_n_fft is not None:
-        ax.axvline(train_n_fft, color="0.5", linestyle=":", label=f"iN-NMF trained at N={train_n_fft}")
-    ax.set_xticks(all_n)
+        ax.axvline(train_n_fft, color=style.REFERENCE, linestyle=":", label=_trained_at(train_n_fft))
+    ax.set_xticks(all_n, [str(n) for n in all_n], rotation=45 if len(all_n) > 6 else 0)
     ax.set_xlabel("Window size N (samples)")
     ax.set_ylabel(METRIC_LABELS.get(metric, metric))
-    outside_legend(ax)
+    style.legend(ax, "below", ncols=2)
     return fig
 
 
@@ -153,15 +155,15 @@ def split_violins(
     rows = _metric_rows(df, metric)
     n_ffts = sorted(set(rows["n_fft"]))
     positions = np.arange(len(n_ffts), dtype=float)
-    fig = Figure(figsize=(1.4 * len(n_ffts) + 4.0, 4.0), layout="constrained")
+    fig = style.figure(aspect=0.55)
     ax = fig.add_subplot()
     handles = []
     if train_n_fft is not None and train_n_fft in n_ffts:
         pos = positions[n_ffts.index(train_n_fft)]
-        ax.axvspan(pos - 0.5, pos + 0.5, color="0.92", zorder=0)
-        handles.append(Patch(color="0.92", label=f"iN-NMF trained at N={train_n_fft}"))
+        ax.axvspan(pos - 0.5, pos + 0.5, color=style.SHADE, zorder=0)
+        handles.append(Patch(color=style.SHADE, label=_trained_at(train_n_fft)))
     for side, method in enumerate(methods):
-        color = _color(method, side)
+        color = style.color(method, side)
         sign = -1.0 if side == 0 else 1.0
         sub = rows[rows["method"] == method]
         if sub.empty:
@@ -188,11 +190,11 @@ def split_violins(
             lo, hi = sorted((positions[i], positions[i] + sign * 0.3))
             ax.hlines(np.mean(d), lo, hi, color="black", linewidth=1.5, zorder=4)
         handles.append(Patch(facecolor=color, alpha=0.7, label=method))
-    ax.set_xticks(positions, [str(n) for n in n_ffts])
+    ax.set_xticks(positions, [str(n) for n in n_ffts], rotation=45 if len(n_ffts) > 6 else 0)
     ax.set_xlim(-0.6, len(n_ffts) - 0.4)
     ax.set_xlabel("Window size N (samples)")
     ax.set_ylabel(METRIC_LABELS.get(metric, metric))
-    outside_legend(ax, handles=handles)
+    style.legend(ax, "below", handles=handles, ncols=len(handles))
     return fig
 
 
@@ -222,7 +224,7 @@ def paired_differences(
     metrics = list(metrics) if metrics is not None else sorted(present, key=lambda m: (order.index(m) if m in order else len(order), m))
     if not metrics:
         raise ValueError("summary has no rows to plot.")
-    fig = Figure(figsize=(3.2 * len(metrics), 0.5 * summary["n_fft"].nunique() + 2.0), layout="constrained")
+    fig = style.figure(height=0.32 * summary["n_fft"].nunique() + 1.6)
     axes = fig.subplots(1, len(metrics), squeeze=False)[0]
     for ax, metric in zip(axes, metrics):
         rows = summary[summary["metric"] == metric].sort_values("n_fft")
@@ -235,11 +237,11 @@ def paired_differences(
             s_low, s_high = rows["speaker_low"].to_numpy(dtype=float), rows["speaker_high"].to_numpy(dtype=float)
             low, high = np.where(np.isfinite(s_low), s_low, low), np.where(np.isfinite(s_high), s_high, high)
         err = np.vstack([mean - low, high - mean])
-        ax.errorbar(mean, y, xerr=np.nan_to_num(err), fmt="o", capsize=3, color="black")
-        ax.axvline(0.0, color="0.5", linestyle="--")
+        ax.errorbar(mean, y, xerr=np.nan_to_num(err), fmt="o", capsize=3, color=style.DIFFERENCE)
+        ax.axvline(0.0, color=style.REFERENCE, linestyle="--")
         ax.set_yticks(y, [str(n) for n in rows["n_fft"]])
         ax.set_title(METRIC_LABELS.get(metric, metric))
-        ax.set_xlabel(label)
+    fig.supxlabel(label, fontsize=style.FONT_PT)
     axes[0].set_ylabel("Window size N (samples)")
     return fig
 
@@ -279,18 +281,20 @@ def factors(
     if freqs.shape != (F,) or times.shape != (T,):
         raise ValueError(f"Need {F} frequencies and {T} times, got {freqs.shape} and {times.shape}.")
     comps = np.arange(1, K + 1)
-    fig = Figure(figsize=(10.0, 3.8), layout="constrained")
-    ax_w, ax_h = fig.subplots(1, 2, width_ratios=[1, 3])
+    fig = style.figure(aspect=0.5)
+    ax_w, ax_h = fig.subplots(1, 2, width_ratios=[1, 2.2])
     ax_w.pcolormesh(comps, freqs, W, shading="nearest", cmap="magma")
-    ax_w.set_xlabel("Component k")
+    ax_w.set_xlabel("Component $k$")
     ax_w.set_ylabel("Frequency (Hz)")
-    ax_w.set_title("Templates W")
+    ax_w.set_title("Templates $W$")
+    style.integer_ticks(ax_w.xaxis)
     ax_h.pcolormesh(times, comps, H, shading="nearest", cmap="magma")
     ax_h.set_xlabel("Time (s)")
-    ax_h.set_ylabel("Component k")
-    ax_h.set_title("Activations H")
+    ax_h.set_ylabel("Component $k$")
+    ax_h.set_title("Activations $H$")
+    style.integer_ticks(ax_h.yaxis)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, fontsize=style.TITLE_PT, wrap=True)
     return fig
 
 
@@ -309,17 +313,21 @@ def convergence(histories: Mapping[str, Any], ylabel: str = "KL divergence", tit
     """
     if not histories:
         raise ValueError("convergence needs at least one loss history.")
-    fig = Figure(figsize=(8.0, 4.0), layout="constrained")
+    fig = style.figure(aspect=0.55)
     ax = fig.add_subplot()
+    unnamed = 0
     for name, hist in histories.items():
         h = np.asarray(hist, dtype=float).ravel()
         if h.size == 0 or not np.all(np.isfinite(h)) or np.any(h <= 0):
             raise ValueError(f"History {name!r} must be non-empty, finite and positive for a log scale.")
-        ax.plot(np.arange(1, h.size + 1), h, label=str(name))
+        look = style.look(str(name), unnamed)
+        unnamed += look not in style.LOOKS.values()  # the palette's next colour for the next unnamed run
+        ax.plot(np.arange(1, h.size + 1), h, color=look.color, label=str(name))
     ax.set_yscale("log")
     ax.set_xlabel("Iteration")
+    style.integer_ticks(ax.xaxis)
     ax.set_ylabel(ylabel)
     if title:
-        ax.set_title(title)
-    outside_legend(ax)
+        ax.set_title(title, fontsize=style.TITLE_PT, wrap=True)
+    style.legend(ax, "below", ncols=2 if len(histories) > 3 else 1)
     return fig

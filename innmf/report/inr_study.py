@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from innmf.experiments.inr_study import CANDIDATES, DRAWS, PAPER_VARIANT, VARIANTS
+from innmf.report.format import fixed, signed
 from innmf.report.stats import holm, paired_summary
 
 BASELINES: tuple[str, ...] = ("NMF", "NMF-interp", PAPER_VARIANT)
@@ -81,16 +82,15 @@ def study_summary(df: pd.DataFrame, n_ffts: Sequence[int], by_n: bool = False) -
 
 
 def _cell(row: pd.Series, metric: str) -> str:
+    """A ratio (KL) or signed difference with its interval, printed the book's way (U+2212 minus)."""
     if metric == "kl":
-        low, high, value, digits = row["ratio_low"], row["ratio_high"], row["ratio"], 3
-        text = f"{value:.{digits}f}"
+        low, high, value, fmt = row["ratio_low"], row["ratio_high"], row["ratio"], fixed(3)
     else:
         low, high, value = row["speaker_low"], row["speaker_high"], row["mean_diff"]
-        digits = 2 if metric == "sdr" else 3
-        text = f"{value:+.{digits}f}"
+        fmt = signed(2 if metric == "sdr" else 3)
+    text = fmt(value)
     if math.isfinite(low) and math.isfinite(high):
-        sign = "" if metric == "kl" else "+"
-        text += f" [{low:{sign}.{digits}f}, {high:{sign}.{digits}f}]"
+        text += f" [{fmt(low)}, {fmt(high)}]"
     return text
 
 
@@ -196,26 +196,69 @@ def best_setting(summary: pd.DataFrame) -> dict[str, Any]:
                        f"{stoi.at[best, 'mean_diff']:+.3f} STOI.")}
 
 
-def plot_study(df: pd.DataFrame, metric: str = "sdr", baseline: str = "NMF", ax: Any = None) -> Any:
-    """Each setting's paired difference from ``baseline`` at every window size, with speaker-level 95 % intervals."""
-    import matplotlib.pyplot as plt
+def plot_study(df: pd.DataFrame, metric: str = "sdr", baseline: str = "NMF", ax: Any = None,
+               legend: bool = True) -> Any:
+    """Each setting's paired difference from ``baseline`` at every window size, with speaker-level 95 % intervals.
+
+    Chapter "Separating two speakers" (through :func:`study_figure`). Every setting
+    has its own colour and marker (:data:`innmf.report.style.LOOKS`), the paper's recipe
+    iN-NMF's.
+
+    Args:
+        df: the study's rows.
+        metric: the metric compared.
+        baseline: the method every setting is compared with.
+        ax: axes to draw on (default: a new figure).
+        legend: name the settings in a legend beside the axes.
+
+    Returns:
+        The axes.
+    """
+    from innmf.report import style
 
     summary = study_summary(df, sorted(set(df["n_fft"])), by_n=True)
     summary = summary[(summary["baseline"] == baseline) & (summary["metric"] == metric)]
     settings = [v for v in VARIANTS if v in set(summary["setting"])]
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 3.8))
+        ax = style.figure(aspect=0.55, pyplot=True).add_subplot()
     sizes = sorted(set(summary["n_fft"]))
     width = 0.8 / max(len(settings), 1)
     for i, setting in enumerate(settings):
         part = summary[summary["setting"] == setting].set_index("n_fft").reindex(sizes)
         x = np.arange(len(sizes)) - 0.4 + (i + 0.5) * width
         err = np.vstack([part["mean_diff"] - part["speaker_low"], part["speaker_high"] - part["mean_diff"]])
-        style = {"marker": "o" if setting in DRAWS else "s", "linestyle": "none", "capsize": 2}
-        ax.errorbar(x, part["mean_diff"], yerr=err, label=setting, **style)
-    ax.axhline(0, color="0.4", linewidth=0.8)
+        look = style.look(setting, i)
+        ax.errorbar(x, part["mean_diff"], yerr=err, label=setting, marker=look.marker, color=look.color,
+                    linestyle="none", capsize=2)
+    ax.axhline(0, color=style.REFERENCE, linewidth=0.8)
     ax.set_xticks(np.arange(len(sizes)), [str(n) for n in sizes])
     ax.set_xlabel("window size N (samples)")
     ax.set_ylabel(f"{LABELS[metric]}: setting − {baseline}")
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize="small")
+    if legend:
+        style.legend(ax, "right")
     return ax
+
+
+def study_figure(df: pd.DataFrame, metric: str = "sdr") -> Any:
+    """The study per window size: every setting minus NMF (left) and minus the paper's recipe (right).
+
+    Chapter "Separating two speakers", section "iN-NMF at its best". One legend under
+    both panels names every setting, the paper's recipe included (it is drawn on the
+    left only: on the right it is the baseline).
+
+    Args:
+        df: the study's rows (NMF, NMF-interp and the settings).
+        metric: the metric compared.
+
+    Returns:
+        A standalone figure with two axes.
+    """
+    from innmf.report import style
+
+    fig = style.figure(aspect=0.55)
+    left, right = fig.subplots(1, 2)
+    plot_study(df, metric, "NMF", ax=left, legend=False)
+    plot_study(df[df["method"] != "NMF"], metric, PAPER_VARIANT, ax=right, legend=False)
+    right.set_ylabel(f"{LABELS[metric]}: setting − paper's recipe")
+    style.figure_legend(fig, (left, right), ncols=4)
+    return fig

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from innmf.report.format import signed
 from innmf.report.stats import holm
 
 PRIMARY_METRIC = "sdr"
@@ -151,7 +152,7 @@ def _verdict(r: dict[str, Any]) -> str:
     if r["p_holm"] < ALPHA:
         word = "better" if r["delta"] > 0 else "worse"
         return f"iN-NMF {word} than {r['comparator']} by {abs(r['delta']):.2f} dB"
-    return f"no difference shown (interval {r['low']:+.2f} to {r['high']:+.2f} dB)"
+    return f"no difference shown (interval {signed(2)(r['low'])} to {signed(2)(r['high'])} dB)"
 
 
 def claim_verdict(table: pd.DataFrame) -> dict[str, str]:
@@ -168,6 +169,30 @@ def claim_verdict(table: pd.DataFrame) -> dict[str, str]:
         out[str(dataset)] = ("supported" if better and not worse else "contradicted" if worse and not better
                              else "not shown")
     return out
+
+
+def claim_groups(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """The endpoint rows judged together: per data set within each run (family), never pooled across runs.
+
+    A data set judged by one run is named as it is; one judged by several (ADDENDUM-2.md judges
+    the sinusoidal points on the data sets of the earlier runs) is named with each run's
+    representations, e.g. ``chorales-piano (cqt, multires)`` and ``chorales-piano (sinusoidal)``.
+    Chapters "What holds up" and "Music and environmental sound".
+    """
+    if "family" not in table.columns:
+        return [(str(d), g) for d, g in table.groupby("dataset", sort=False)]
+    runs = table.groupby("dataset", sort=False)["family"].nunique()
+    out = []
+    for _, part in table.groupby("family", sort=False):
+        for dataset, group in part.groupby("dataset", sort=False):
+            name = str(dataset) if runs[dataset] == 1 else f"{dataset} ({', '.join(group['representation'].unique())})"
+            out.append((name, group))
+    return out
+
+
+def family_claims(table: pd.DataFrame) -> dict[str, str]:
+    """:func:`claim_verdict` of each group of :func:`claim_groups`, keyed by its name."""
+    return {name: claim_verdict(group)[str(group["dataset"].iloc[0])] for name, group in claim_groups(table)}
 
 
 def comparator_sensitivity(rows: pd.DataFrame, comparators: dict[str, str] | None = None) -> pd.DataFrame:
@@ -300,30 +325,39 @@ def plot_endpoint(rows: pd.DataFrame, table: pd.DataFrame, ax: Any = None) -> An
     """Per data set and irregular representation: each test piece's SDR difference (iN-NMF − comparator),
     the mean with its 95 % interval, and, for scale, the floor's and the oracle's difference to the comparator.
 
+    Chapter "Music and environmental sound". Pieces light grey, the mean difference in
+    the book's colour of differences, the floor in its own look (:mod:`innmf.report.style`).
+
+    Args:
+        rows: the music runs' rows.
+        table: :func:`endpoint` of the same rows.
+        ax: axes to draw on (default: a new pyplot figure).
+
     Returns:
         The matplotlib figure.
     """
-    import matplotlib.pyplot as plt
+    from innmf.report import style
 
     wide = piece_scores(rows)
     if ax is None:
-        _, ax = plt.subplots(figsize=(7.0, 0.9 + 0.75 * len(table)))
+        ax = style.figure(height=1.1 + 0.62 * len(table), pyplot=True).add_subplot()
+    floor_look = style.look("floor")
     for y, r in enumerate(table.to_dict("records")):
         test = wide.xs((r["dataset"], "test"), level=("dataset", "split"))
         diff = test[label(JUDGED, r["representation"])] - test[r["comparator"]]
         jitter = np.random.default_rng(y).uniform(-0.15, 0.15, len(diff))
-        ax.scatter(diff, y + jitter, s=12, color="0.55", zorder=2, label="one test piece" if y == 0 else None)
-        ax.errorbar(r["delta"], y, xerr=[[r["delta"] - r["low"]], [r["high"] - r["delta"]]], fmt="o", color="C3",
-                    capsize=4, zorder=3, label="mean, 95 % interval" if y == 0 else None)
+        ax.scatter(diff, y + jitter, s=12, color="0.72", zorder=2, label="one test piece" if y == 0 else None)
+        ax.errorbar(r["delta"], y, xerr=[[r["delta"] - r["low"]], [r["high"] - r["delta"]]], fmt="o",
+                    color=style.DIFFERENCE, capsize=4, zorder=3, label="mean, 95 % interval" if y == 0 else None)
         floor = (test[label("floor", "none")] - test[r["comparator"]]).mean()
-        ax.scatter([floor], [y], marker="|", s=200, color="C7", zorder=3, label="floor − comparator" if y == 0 else None)
-    ax.axvline(0.0, color="k", lw=0.8)
+        ax.scatter([floor], [y], marker=floor_look.marker, s=200, color=floor_look.color, zorder=3,
+                   label="floor − comparator" if y == 0 else None)
+    ax.axvline(0.0, color=style.REFERENCE, lw=0.8)
     ax.set_yticks(range(len(table)))
     ax.set_yticklabels([f"{d}\n{rep}" for d, rep in zip(table["dataset"], table["representation"])])
     ax.set_ylim(len(table) - 0.5, -0.5)
     ax.set_xlabel("SDR of iN-NMF − SDR of the grid comparator (dB)")
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize="small", frameon=False)
-    ax.figure.tight_layout()
+    style.legend(ax, "lower center", bbox_to_anchor=(0.5, 1.0), ncols=3)
     return ax.figure
 
 
@@ -346,16 +380,19 @@ def plot_sensitivity(table: pd.DataFrame) -> Any:
     Args:
         table: :func:`comparator_sensitivity`.
 
+    Chapter "Music and environmental sound". Each representation in its look
+    (:data:`innmf.report.style.LOOKS`: both are iN-NMF, so shades of its colour with their own markers).
+
     Returns:
         The matplotlib figure.
     """
-    import matplotlib.pyplot as plt
+    from innmf.report import style
 
     datasets = list(dict.fromkeys(table["dataset"]))
     ncols = min(2, len(datasets))
     nrows = -(-len(datasets) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.3 * ncols, 3.0 * nrows), squeeze=False, sharex=True,
-                             layout="constrained")
+    fig = style.figure(height=0.6 + 2.9 * nrows, pyplot=True)
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True)
     for ax in axes.flat[len(datasets):]:
         ax.set_visible(False)
     reps = list(dict.fromkeys(table["representation"]))
@@ -366,32 +403,35 @@ def plot_sensitivity(table: pd.DataFrame) -> Any:
         for j, rep in enumerate(reps):
             for r in part[part["representation"] == rep].to_dict("records"):
                 y = ys[r["candidate"]] + (j - (len(reps) - 1) / 2) * 0.22
-                ax.errorbar(r["delta"], y, xerr=[[r["delta"] - r["low"]], [r["high"] - r["delta"]]], fmt="o",
-                            color=f"C{j}", mfc=f"C{j}" if r["chosen"] else "white", capsize=3,
+                look = style.look(rep, j)
+                ax.errorbar(r["delta"], y, xerr=[[r["delta"] - r["low"]], [r["high"] - r["delta"]]],
+                            marker=look.marker, linestyle="none", color=look.color,
+                            mfc=look.color if r["chosen"] else "white", capsize=3,
                             label=rep if r["candidate"] == order["candidate"].iloc[0] else None)
-        ax.axvline(0.0, color="k", lw=0.8)
+        ax.axvline(0.0, color=style.REFERENCE, lw=0.8)
         ax.set_yticks(range(len(ys)))
         ax.set_yticklabels([f"{_short(c)} ({int(v)})" if np.isfinite(v) else _short(c)
                             for c, v in zip(order["candidate"], order["validation_rank"])])
         ax.set_ylim(len(ys) - 0.5, -0.5)
         ax.set_title(dataset)
-    for ax in axes[-1]:
-        ax.set_xlabel("iN-NMF − grid system (SDR, dB)")
-    axes[0][0].legend(title="iN-NMF on", fontsize="small", loc="lower left")
+    fig.supxlabel("iN-NMF − grid system (SDR, dB)", fontsize=style.FONT_PT)
+    style.legend(axes[0][0], "lower left", title="iN-NMF on")
     return fig
 
 
 def plot_representations(x: np.ndarray, sr: float, cqt_params: dict[str, Any], seconds: float = 3.0) -> Any:
     """A mixture as the STFT grid (N = 1024) and as the ragged constant-Q points, side by side.
 
+    Chapter "Music and environmental sound".
+
     Returns:
         The matplotlib figure.
     """
-    import matplotlib.pyplot as plt
-
     from innmf.experiments.music_reps import analyse
+    from innmf.report import style
 
-    fig, axes = plt.subplots(1, 2, figsize=(9.0, 3.6), sharey=True)
+    fig = style.figure(aspect=0.45, pyplot=True)
+    axes = fig.subplots(1, 2, sharey=True)
     for ax, rep in zip(axes, ("stft-1024", "cqt")):
         an = analyse(rep, x, sr, cqt_params)
         keep = (an.t >= 0) & (an.t <= seconds) & (an.f >= 40)
@@ -401,5 +441,4 @@ def plot_representations(x: np.ndarray, sr: float, cqt_params: dict[str, Any], s
         ax.set(yscale="log", xlabel="time (s)", xlim=(0, seconds),
                title="STFT, N = 1024: one grid" if rep != "cqt" else "constant-Q: a hop per band")
     axes[0].set_ylabel("frequency (Hz)")
-    fig.tight_layout()
     return fig

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -182,3 +183,51 @@ def gpu_trial_summary(record: dict, n_trials: int = 500) -> pd.DataFrame:
         {"run": f"{record['workers']} worker processes sharing the GPU", "trials": record["workers_trials"],
          "wall s per trial": per_trial_wall, f"hours for {n_trials} trials": n_trials * per_trial_wall / 3600},
     ])
+
+
+def speedup_figure(peers: pd.DataFrame) -> Any:
+    """Every measured speed-up: one panel per measurement, a row per alternative, a bar per machine.
+
+    Chapter "Reproducing at scale". The speed-up is the alternative's time over ours
+    (log scale; dotted: equal speed); on each machine the fastest alternative's bar is
+    solid, the others pale. The machines take :mod:`innmf.report.style`'s palette (they
+    are not methods).
+
+    Args:
+        peers: :func:`peer_table`.
+
+    Returns:
+        A standalone figure, one axes per measurement.
+    """
+    import textwrap
+
+    from matplotlib.patches import Patch
+
+    from innmf.report import style
+
+    measurements = list(dict.fromkeys(peers["measurement"]))
+    machines = list(dict.fromkeys(peers["machine"]))
+    colors = dict(zip(machines, style.PALETTE))
+    counts = [peers.loc[peers["measurement"] == m, "peer"].nunique() for m in measurements]
+    bar = 0.8 / len(machines)
+    fig = style.figure(height=0.9 + 0.25 * len(machines) + sum(0.45 + 0.16 * len(machines) * n for n in counts))
+    axes = fig.subplots(len(measurements), 1, sharex=True, squeeze=False, height_ratios=counts)[:, 0]
+    for ax, measurement in zip(axes, measurements):
+        part = peers[peers["measurement"] == measurement]
+        names = list(dict.fromkeys(part["peer"]))
+        for j, machine in enumerate(machines):
+            for fastest in (True, False):
+                rows = part[(part["machine"] == machine) & (part["fastest"] == fastest)]
+                y = [names.index(p) - 0.4 + (j + 0.5) * bar for p in rows["peer"]]
+                ax.barh(y, rows["speedup"], height=0.9 * bar, color=colors[machine], alpha=1.0 if fastest else 0.4,
+                        label=machine if fastest else None)
+        ax.set_yticks(range(len(names)), [textwrap.fill(n, 34) for n in names])
+        ax.set_ylim(len(names) - 0.5, -0.5)
+        ax.set_xscale("log")
+        ax.axvline(1.0, color=style.REFERENCE, ls=":", lw=1)
+        ax.set_title(measurement, fontsize=style.FONT_PT, loc="left")
+    axes[-1].set_xlabel("speed-up: the alternative's time / ours (log scale)")
+    handles = [Patch(color=colors[m], label=m) for m in machines]
+    handles.append(Patch(color="0.6", alpha=0.4, label="pale: not the fastest alternative on that machine"))
+    style.legend(axes[-1], "below", handles=handles, ncols=1)
+    return fig

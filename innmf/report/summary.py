@@ -36,6 +36,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from innmf.report.endpoints import FAILS, HOLDS, INFERIOR, NONINFERIOR, NOT_TESTED, PARTLY, UNDECIDED, claim_summary
+from innmf.report import style
+from innmf.report.captioned import table
+from innmf.report.format import fixed, p_value, signed
 from innmf.report.music import ALPHA as MUSIC_ALPHA
 from innmf.report.wording import LABELS, number, unit
 
@@ -189,15 +192,15 @@ def _music_word(row: Mapping[str, Any]) -> str:
 
 
 def _music_reason(endpoint: pd.DataFrame) -> str:
-    """Per data set, whether it supports the claim (:func:`innmf.report.music.claim_verdict`) and why."""
-    from innmf.report.music import claim_verdict
+    """Per data set and run, whether it supports the claim (:func:`innmf.report.music.family_claims`) and why."""
+    from innmf.report.music import claim_groups, family_claims
 
-    per_set = claim_verdict(endpoint)
+    per_set = family_claims(endpoint)
     parts = []
-    for dataset, group in endpoint.groupby("dataset", sort=False):
+    for name, group in claim_groups(endpoint):
         rows = ", ".join(f"{r['representation']} {_music_word(r)} {r['delta']:+.2f} dB [{r['low']:+.2f}, "
                          f"{r['high']:+.2f}]" for r in group.to_dict("records"))
-        parts.append(f"{per_set[str(dataset)]} on {dataset} ({rows})")
+        parts.append(f"{per_set[name]} on {group['dataset'].iloc[0]} ({rows})")
     return ("; ".join(parts) + " — SDR of iN-NMF on irregular points minus the grid system chosen on validation "
             "pieces; a data set supports the claim where iN-NMF is better on some representation and worse on "
             f"none, a difference counting where its Holm-adjusted p is below {MUSIC_ALPHA:g}")
@@ -260,7 +263,7 @@ def _shown(metric: str, scale: str, value: float) -> float:
 
 
 def summary_figure(table: pd.DataFrame, irregular: pd.DataFrame | None = None,
-                   lines: Sequence[ClaimLine] | None = None, width: float = 6.6) -> Figure:
+                   lines: Sequence[ClaimLine] | None = None, width: float = style.COLUMN_IN) -> Figure:
     """Each claim's deciding effect with its 95 % interval against its margin, coloured by the claim's verdict.
 
     One panel per speech claim (its axis in the endpoint's own units: KL as a ratio or a
@@ -274,7 +277,9 @@ def summary_figure(table: pd.DataFrame, irregular: pd.DataFrame | None = None,
         table: :func:`innmf.report.endpoints.endpoint_table` of the results that judge.
         irregular: the music runs' endpoint, or None.
         lines: :func:`claim_lines` of the same inputs (computed when not given).
-        width: inches; at the book's 100 dpi, 6.6 in is 660 px, the text 9-10.5 pt.
+        width: inches; the default is the book's column (:mod:`innmf.report.style`: 6.52 in
+            at 100 dpi, at most 672 px with the tight box's padding, so the 9-10.5 pt text is
+            shown unscaled).
 
     Returns:
         The figure: one axes per panel (speech claims first), each with one y tick per row drawn.
@@ -289,8 +294,8 @@ def summary_figure(table: pd.DataFrame, irregular: pd.DataFrame | None = None,
     row_h, title_h, tick_h, label_h, gap = 0.42, 0.3, 0.3, 0.3, 0.14
     heights = [title_h + n * row_h + tick_h + (label_h if key == "irregular" else 0.0) for key, n in panels]
     total = sum(heights) + gap * (len(panels) - 1) + 0.05
-    fig = Figure(figsize=(width, total))
-    left, right = 2.2 / width, 1.0 - 1.42 / width
+    fig = Figure(figsize=(width, total), dpi=style.DPI)
+    left, right = 2.45 / width, 1.0 - 1.42 / width  # room for the longest row label at 9 pt
     top = total - 0.02
     for (key, n), height in zip(panels, heights):
         box_top = top - title_h
@@ -333,13 +338,13 @@ def _speech_panel(ax: Any, row: Mapping[str, Any], color: str) -> None:
     interval = (f" [{number(metric, scale, row['low'])}, {number(metric, scale, row['high'])}]"
                 if has_interval else "")
     ax.set_yticks([0], [f"{LABELS.get(metric, metric)} {kind} ({what}), N = {int(row['n_fft'])}\n"
-                        f"{number(metric, scale, row['estimate'])}{interval}{unit(metric)}"], fontsize=9)
+                        f"{number(metric, scale, row['estimate'])}{interval}{unit(metric)}"], fontsize=style.SMALL_PT)
     ax.set_ylim(-0.6, 0.6)
     upper = row["side"] == "upper"
-    ax.text(shown["margin"], 0.86, f"margin {number(metric, scale, row['margin'])} ", color="#c0392b", fontsize=9,
+    ax.text(shown["margin"], 0.86, f"margin {number(metric, scale, row['margin'])} ", color="#c0392b", fontsize=style.SMALL_PT,
             ha="right" if upper else "left", va="center", transform=ax.get_xaxis_transform())
     word = ROW_WORDS.get(row["decision"], row["decision"]) if has_interval else "no interval"
-    ax.text(1.02, 0.5, word, transform=ax.transAxes, fontsize=9, color=color, va="center")
+    ax.text(1.02, 0.5, word, transform=ax.transAxes, fontsize=style.SMALL_PT, color=color, va="center")
 
 
 def _music_panel(ax: Any, endpoint: pd.DataFrame) -> None:
@@ -350,16 +355,16 @@ def _music_panel(ax: Any, endpoint: pd.DataFrame) -> None:
         if math.isfinite(r["low"]) and math.isfinite(r["high"]):
             ax.plot([r["low"], r["high"]], [y, y], color=shade, lw=3, solid_capstyle="butt")
         ax.plot([r["delta"]], [y], "o", color=shade, ms=7)
-        ax.text(1.02, y, word, transform=ax.get_yaxis_transform(), fontsize=9, color=shade, va="center")
+        ax.text(1.02, y, word, transform=ax.get_yaxis_transform(), fontsize=style.SMALL_PT, color=shade, va="center")
     ax.axvline(0.0, color="0.4", lw=0.9)
     ends = np.array([[r["low"], r["high"], r["delta"]] for r in rows], dtype=float)
     lo, hi = min(np.nanmin(ends), 0.0), max(np.nanmax(ends), 0.0)
     pad = 0.15 * (hi - lo or 1.0)
     ax.set_xlim(lo - pad, hi + pad)
     ax.set_yticks(range(len(rows)), [f"{r['dataset']}, {r['representation']}\n{r['delta']:+.2f} "
-                                     f"[{r['low']:+.2f}, {r['high']:+.2f}] dB" for r in rows], fontsize=9)
+                                     f"[{r['low']:+.2f}, {r['high']:+.2f}] dB" for r in rows], fontsize=style.SMALL_PT)
     ax.set_ylim(len(rows) - 0.5, -0.5)
-    ax.set_xlabel("SDR of iN-NMF − the grid system chosen on validation pieces (dB)", fontsize=9)
+    ax.set_xlabel("SDR of iN-NMF − the grid system chosen on validation pieces (dB)", fontsize=style.SMALL_PT)
 
 
 # --- the cost -------------------------------------------------------------------------------------
@@ -445,20 +450,26 @@ DECISION_COLUMNS = {"metric": "metric", "n_fft": "N", "estimate": "estimate", "i
 """The findings page's endpoint tables (one per estimand and comparator): columns and headers."""
 
 
-def decision_table(part: pd.DataFrame) -> Any:
-    """One of the findings page's endpoint tables: :func:`compact_decisions` rows through
-    :func:`innmf.report.format.format_table`, its cells' side padding narrowed so that it fits the column."""
-    from innmf.report.format import format_table
+def decision_table(part: pd.DataFrame, caption: str, name: str) -> Any:
+    """One of the findings page's endpoint tables (chapter 0): :func:`compact_decisions` rows as a
+    captioned, numbered table (:func:`innmf.report.captioned.table`).
 
-    styler = format_table(part, DECISION_COLUMNS, formats={"p_zero_holm": "{:.3g}"})
-    return styler.set_table_styles([{"selector": "td, th", "props": [("padding", "0.15em 0.45em")]}], overwrite=False)
+    Args:
+        part: the rows of one estimand and comparator.
+        caption: what the rows are and which results judge them.
+        name: the table's label (``tbl-...``).
+
+    Returns:
+        A :class:`innmf.report.captioned.Table`.
+    """
+    return table(part, caption, name, DECISION_COLUMNS, formats={"p_zero_holm": p_value})
 
 
 def _reader(metric: str, value: float) -> str:
     """A value of :func:`innmf.report.endpoints.readable` (KL already a ratio) as the page prints it."""
     if not math.isfinite(value):
         return "–"
-    return f"{value:.3f}" if metric == "kl" else f"{value:+.2f}" if metric == "sdr" else f"{value:+.3f}"
+    return fixed(3)(value) if metric == "kl" else signed(2)(value) if metric == "sdr" else signed(3)(value)
 
 
 def compact_decisions(decisions: pd.DataFrame) -> pd.DataFrame:

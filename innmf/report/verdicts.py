@@ -234,15 +234,16 @@ def irregular_verdict(endpoint: pd.DataFrame | None) -> Verdict:
             pre-registered primary endpoint per data set and irregular representation), or None.
 
     Returns:
-        ``holds`` where the claim is supported on every data set (:func:`innmf.report.music.claim_verdict`),
+        ``holds`` where the claim is supported on every data set of every run
+        (:func:`innmf.report.music.family_claims`),
         ``holds partly`` where it is supported on some, ``does not hold here`` where it is contradicted
         on some and supported on none, ``undecided`` where no difference is shown anywhere.
     """
-    from innmf.report.music import claim_verdict
+    from innmf.report.music import family_claims
 
     if endpoint is None or endpoint.empty:
         return Verdict(UNDECIDED, "no music run with exact stems in these results")
-    claims = claim_verdict(endpoint)
+    claims = family_claims(endpoint)
     parts = []
     for r in endpoint.to_dict("records"):
         parts.append(f"{r['dataset']}, {r['representation']}: {r['delta']:+.2f} dB [{r['low']:+.2f}, {r['high']:+.2f}] "

@@ -6,8 +6,12 @@ temporary paths and commit hashes in the text, progress bars, figures without a
 caption, audio players without a label, papermill's injected parameters cell,
 links to files that do not exist, a chapter page without its provenance footer
 (profile, corpus, date and commit of its build: the one place a commit hash may be
-shown), and in the student edition any solution, in the pages and in every other file
-of the build (``_sources``, downloads, notebooks).
+shown), results-store folders named by their settings hash, and in the student edition
+any solution, in the pages and in every other file of the build (``_sources``,
+downloads, notebooks). Captions and numbers (:mod:`innmf.tools.book_captions`): fewer
+than 95 % of the book's tables and figures captioned, a chapter's figure, table or
+exercise numbered other than by its chapter ("Table 3.1" on chapter 3's page), a
+heading that reads like a number ("Figure 1: ...").
 """
 
 from __future__ import annotations
@@ -17,11 +21,14 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from innmf.tools.book_captions import caption_coverage, numbering_defects
 from innmf.tools.provenance import FOOTER_CLASS
 
 _PATHS = re.compile(r"(?<![\w.])(/(?:work|home|tmp|root|Users|private|var/folders)/[\w.+-]+)")
 _HASH = re.compile(r"\b(?:commit|at)\s+`?[0-9a-f]{7,40}\b")
 _BAR = re.compile(r"\d+%\|[█▏▎▍▌▋▊▉ #]*\||\d+(?:\.\d+)?it/s\]|s/it\]")
+_STORE = re.compile(r"(?:_build/)?results/[\w.]+-[0-9a-f]{8,}\b")
+"""A results store named by its settings hash (``_build/results/quick-813b6e39...``): noise to a reader."""
 _PIPES = re.compile(r"\|\s*-{3,}\s*\|")
 _FOOTER_FIELDS = {
     "profile": re.compile(r"\bprofile \w+"),
@@ -51,6 +58,11 @@ class _Page(HTMLParser):
         self._skip = 0
         self.footers: list[str] = []  # the text of each provenance footer
         self._footer_depth = 0  # > 0 inside a footer: its text is not the page's text
+        self.tables: list[bool] = []  # per table (audio player lists aside): has a <caption>
+        self._open_tables: list[int | None] = []  # index into tables, None for an audio list
+        self.numbers: list[str] = []  # caption numbers and exercise titles: "Table 3.1 ", "Exercise 2.3 (...)"
+        self.headings: list[str] = []
+        self._collect: list[tuple[list[str], int]] = []  # (where the text goes, depth of its element)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
@@ -64,6 +76,19 @@ class _Page(HTMLParser):
             self.figures.append({"caption": False, "images": []})  # type: ignore[dict-item]
         if tag == "figcaption" and self.figures:
             self.figures[-1]["caption"] = True
+        if tag == "table":
+            counted = "audio-table" not in a.get("class", "").split()  # labelled per player instead
+            self._open_tables.append(len(self.tables) if counted else None)
+            if counted:
+                self.tables.append(False)
+        if tag == "caption" and self._open_tables and self._open_tables[-1] is not None:
+            self.tables[self._open_tables[-1]] = True
+        classes = a.get("class", "").split()
+        for target, wanted in ((self.numbers, "caption-number" in classes or "admonition-title" in classes),
+                               (self.headings, tag in ("h1", "h2", "h3", "h4", "h5", "h6"))):
+            if wanted:
+                target.append("")
+                self._collect.append((target, len(self.stack) + 1))
         if tag == "img" and "_images/" in a.get("src", ""):
             if self.figures:
                 self.figures[-1]["images"].append(len(self.images))  # type: ignore[attr-defined]
@@ -80,6 +105,8 @@ class _Page(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in ("script", "style"):
             self._skip = max(0, self._skip - 1)
+        if tag == "table" and self._open_tables:
+            self._open_tables.pop()
         if tag == "figure" and self.figures:
             fig = self.figures.pop()
             for i in fig["images"]:  # type: ignore[union-attr]
@@ -92,10 +119,13 @@ class _Page(HTMLParser):
                 break
         if self._footer_depth and len(self.stack) < self._footer_depth:
             self._footer_depth = 0
+        self._collect = [(target, depth) for target, depth in self._collect if len(self.stack) >= depth]
 
     def handle_data(self, data: str) -> None:
         if self._skip:
             return
+        for target, _ in self._collect:
+            target[-1] += data
         if self._footer_depth:
             self.footers[-1] += data
             return
@@ -104,8 +134,20 @@ class _Page(HTMLParser):
             self._paragraph.append(data)
 
 
-def page_defects(path: Path, root: Path, student: bool = False) -> list[str]:
-    """The defects of one HTML page, each as ``"page: what is wrong"``."""
+def page_defects(path: Path, root: Path, student: bool = False,
+                 counts: dict[str, tuple[int, int]] | None = None) -> list[str]:
+    """The defects of one HTML page, each as ``"page: what is wrong"``.
+
+    Args:
+        path: the page.
+        root: the book's HTML folder (names pages, resolves links).
+        student: the student edition (no solution may show).
+        counts: when given, receives ``page -> (captioned, uncaptioned)`` tables and
+            figures, for :func:`innmf.tools.book_captions.caption_coverage`.
+
+    Returns:
+        One sentence per defect.
+    """
     parser = _Page()
     parser.feed(path.read_text(encoding="utf-8"))
     name = path.relative_to(root).as_posix()
@@ -123,6 +165,8 @@ def page_defects(path: Path, root: Path, student: bool = False) -> list[str]:
         found.append(f"{name}: an absolute or temporary path is shown: {match}")
     for match in sorted(set(_HASH.findall(text))):
         found.append(f"{name}: a commit hash is shown: {match!r}")
+    for match in sorted(set(_STORE.findall(text))):
+        found.append(f"{name}: a results store is shown by its settings-hash folder: {match} (say what it holds)")
     if _BAR.search(text):
         found.append(f"{name}: a progress bar is shown: {_BAR.search(text).group(0)!r}")
     if "tag_injected-parameters" in parser.classes:
@@ -143,6 +187,10 @@ def page_defects(path: Path, root: Path, student: bool = False) -> list[str]:
     if student and ({"solution", "solution-title"} & parser.classes or "Solution to" in text):
         found.append(f"{name}: the student edition shows a solution")
     found.extend(footer_defects(name, parser.footers))
+    found.extend(numbering_defects(name, parser.numbers, parser.headings))
+    if counts is not None:
+        captioned = sum(parser.tables) + sum(parser.images)
+        counts[name] = (captioned, len(parser.tables) + len(parser.images) - captioned)
     return found
 
 
@@ -206,13 +254,15 @@ def check_book(html: Path, student: bool = False) -> list[str]:
     root = Path(html)
     if not (root / "index.html").exists():
         return [f"{root}: no index.html; was the book built?"]
-    defects = []
+    defects: list[str] = []
+    counts: dict[str, tuple[int, int]] = {}
     for page in sorted(root.rglob("*.html")):
         rel = page.relative_to(root).as_posix()
         if rel.startswith(("_static/", "_sources/", "_modules/")) or rel in ("search.html", "genindex.html",
                                                                               "py-modindex.html"):
             continue
-        defects.extend(page_defects(page, root, student))
+        defects.extend(page_defects(page, root, student, counts))
+    defects.extend(caption_coverage(counts))
     if student:
         defects.extend(solution_leaks(root))
     return defects

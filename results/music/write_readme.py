@@ -1,9 +1,11 @@
 """Assemble results/music from the recorded runs: rows files, run.json and README.md (every number computed).
 
-Usage: ``python results/music/write_readme.py RUNS ADDENDUM_RUNS``: RUNS holds ``<timbre>-rows.csv`` and
-``<timbre>-timing.json`` from ``record.py`` (the chorale run, PREREGISTRATION.md), ADDENDUM_RUNS holds
-``<name>-rows.csv`` and ``<name>-timing.json`` from ``record_addendum.py`` (ADDENDUM-1.md).
-Each run is one family: its comparators, its Holm adjustment and its tables.
+Usage: ``python results/music/write_readme.py RUNS ADDENDUM_RUNS ADDENDUM_2_RUNS``: RUNS holds
+``<timbre>-rows.csv`` and ``<timbre>-timing.json`` from ``record.py`` (the chorale run,
+PREREGISTRATION.md), ADDENDUM_RUNS those of ``record_addendum.py`` (ADDENDUM-1.md) and ADDENDUM_2_RUNS
+those of ``record_addendum_2.py`` (ADDENDUM-2.md). Each run is one family: its comparators, its Holm
+adjustment and its tables; addendum 2 reads its grid candidates from the earlier runs' rows
+(``innmf.report.music.recorded_runs``, after its floor check).
 """
 import json
 import platform
@@ -13,11 +15,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from innmf.report.music import claim_verdict, comparator_sensitivity, endpoint, select_comparator, summary
+from innmf.report.music import BORROWS, claim_verdict, comparator_sensitivity, endpoint, recorded_runs
+from innmf.report.music import select_comparator, summary
 
 OUT = Path(__file__).resolve().parent
 RUNS = {"chorales": (Path(sys.argv[1]), ("ensemble", "piano"), "rows.csv", "1b23dc4", "PREREGISTRATION.md"),
-        "addendum-1": (Path(sys.argv[2]), ("muldjord", "ambience"), "addendum-rows.csv", "00bac23", "ADDENDUM-1.md")}
+        "addendum-1": (Path(sys.argv[2]), ("muldjord", "ambience"), "addendum-rows.csv", "00bac23", "ADDENDUM-1.md"),
+        "addendum-2": (Path(sys.argv[3]), ("ensemble", "piano", "muldjord", "ambience"), "addendum-2-rows.csv",
+                       "b5de978", "ADDENDUM-2.md")}
 F2, SIGNED = "{:.2f}", "{:+.2f}"
 
 
@@ -36,7 +41,8 @@ def section(family: str, folder: Path, names: tuple, rows_file: str, commit: str
             frames.append(pd.read_csv(folder / f"{name}-rows.csv"))
             timing[name] = json.loads((folder / f"{name}-timing.json").read_text())
     pd.concat(frames, ignore_index=True).to_csv(OUT / rows_file, index=False, float_format="%.6g")
-    rows = pd.read_csv(OUT / rows_file)  # what the book reads
+    # what the book reads; a borrowing run with its lenders' grid rows (after the floor check)
+    rows = recorded_runs()[family] if family in BORROWS else pd.read_csv(OUT / rows_file)
     comp = select_comparator(rows)
     ep = endpoint(rows, comp)
     claims = claim_verdict(ep)
@@ -99,12 +105,14 @@ for family, spec in RUNS.items():
 (OUT / "run.json").write_text(json.dumps(record, indent=1) + "\n")
 (OUT / "README.md").write_text(f"""# Recorded runs: music and sound scenes with exact stems (pre-registered)
 
-Two recorded runs, each judged on an endpoint committed before it: the rendered chorales of
+Three recorded runs, each judged on an endpoint committed before it: the rendered chorales of
 `PREREGISTRATION.md` (`record.py BUILD RUNS TIMBRE` per timbre on `innmf corpus build-stems chorales
---out BUILD`), and addendum 1, `ADDENDUM-1.md`, the recorded guitar and backing stems and speech over
-recorded ambience (`record_addendum.py NAME BUILD RUNS` on `innmf corpus build-stems NAME --out BUILD`).
+--out BUILD`); addendum 1, `ADDENDUM-1.md`, the recorded guitar and backing stems and speech over
+recorded ambience (`record_addendum.py NAME BUILD RUNS` on `innmf corpus build-stems NAME --out BUILD`);
+and addendum 2, `ADDENDUM-2.md`, the sinusoidal points on the same four data sets
+(`record_addendum_2.py NAME BUILD RUNS`), judged against the grid rows of the first two.
 This README, the rows files and `run.json` (timings, comparators, claims) are written by
-`write_readme.py RUNS ADDENDUM_RUNS`. Any of them equivalently: `innmf reproduce --experiment music
+`write_readme.py RUNS ADDENDUM_RUNS ADDENDUM_2_RUNS`. Any of them equivalently: `innmf reproduce --experiment music
 --corpus SPEC --profile paper --workers 2 --out DIR` (with `--set train_seconds=...` for the addendum).
 Machine: {cpu}, 2 cores, Python {platform.python_version()}.
 
