@@ -75,3 +75,16 @@ def test_fixed_W_activations_are_the_hand_written_updates_from_the_rprop_start()
         H = H * (W.T @ (V / (W @ H))) / W.sum(axis=0)[:, None]
     assert [h.shape for h in Hs] == [(2, 12), (3, 12)]
     np.testing.assert_allclose(np.vstack(Hs), H, rtol=2e-4, atol=1e-6)
+
+
+def test_the_fused_kernel_takes_the_same_rprop_steps_within_rounding(both):
+    """``refit_solver="fused"``: the paper's Rprop in the fused kernel; NMF bit for bit, the others close."""
+    pytest.importorskip("numba")
+    rprop, _ = both
+    fused = _rows(refit_solver="fused")
+    nmf = rprop["method"] == "NMF"
+    np.testing.assert_array_equal(rprop.loc[nmf, "value"], fused.loc[nmf, "value"])
+    kl = (rprop["metric"] == "kl") & ~nmf
+    np.testing.assert_allclose(fused.loc[kl, "value"], rprop.loc[kl, "value"], rtol=2e-2)
+    sdr = (rprop["metric"] == "sdr") & ~nmf
+    assert np.abs(fused.loc[sdr, "value"].to_numpy() - rprop.loc[sdr, "value"].to_numpy()).max() < 1.0

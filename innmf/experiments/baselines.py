@@ -158,6 +158,7 @@ def refit_activations(
     lr: float = 1e-3,
     seed: int = 0,
     device: str = "cpu",
+    kernel: str = "blas",
 ) -> np.ndarray:
     """Fit H on V with W fixed, exactly as iN-NMF's refit (``ImplicitWNMF.refit_H``).
 
@@ -170,6 +171,8 @@ def refit_activations(
         seed: seed of H's U[0, 1) initialisation (the runner passes iN-NMF's, so both
             methods start their refit from the same H).
         device: where to compute.
+        kernel: the Rprop fit's implementation, ``"blas"`` (the recorded runs') or ``"fused"``
+            (:mod:`innmf.accel.refit_fused`, the same steps within rounding), as iN-NMF's.
 
     Returns:
         H, shape (K, T).
@@ -177,5 +180,5 @@ def refit_activations(
     from innmf.models.activations import fit_activations
 
     fitted = fit_activations(V, [W], epochs=int(epochs), optimizer=optimizer, lr=float(lr), seed=int(seed),
-                             device=device, loss_every=int(epochs))
+                             device=device, loss_every=int(epochs), kernel=kernel)
     return fitted.H[0]

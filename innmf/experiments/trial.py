@@ -160,7 +160,7 @@ def learn_speaker(
             out.inr_W[n] = W = np.asarray(model.sample_W(coords))
             if with_kl:  # the paper refits H at every N, the training N included
                 refit = int(settings["refit_epochs"])  # only H is needed: record the first loss only
-                solver = opt if settings.get("refit_solver", "optimizer") == "optimizer" else {"optimizer": "mu"}
+                solver = {"optimizer": "mu"} if settings.get("refit_solver") == "mu" else {**opt, **_kernel(settings)}
                 H = np.asarray(model.refit_H(V, coords, epochs=refit, loss_every=refit, **solver))
                 out.kl[("iN-NMF", n)] = kl_divergence(V, W @ H)
     # the transfers' refits start from the paper's draw's H initialisation, whatever inr_seed
@@ -227,8 +227,13 @@ def _learn_transfer(
                 H = fixed_W_activations(V, [W], int(settings["refit_epochs"]), settings, refit_seed)[0]
             else:
                 H = refit_activations(V, W, int(settings["refit_epochs"]), settings["optimizer"],
-                                      float(settings["lr"]), refit_seed, settings["device"])
+                                      float(settings["lr"]), refit_seed, settings["device"], **_kernel(settings))
             out.kl[(method, n)] = kl_divergence(V, W @ H)
+
+
+def _kernel(settings: dict[str, Any]) -> dict[str, str]:
+    """The Rprop fits' kernel: the fused one (:mod:`innmf.accel.refit_fused`) with ``refit_solver="fused"``."""
+    return {"kernel": "fused"} if settings.get("refit_solver") == "fused" else {}
 
 
 def fixed_W_activations(
@@ -297,7 +302,7 @@ def separated_signals(
         fitted = fit_activations(
             V_mix, list(W_inr), epochs=int(settings["sep_epochs"]), optimizer=settings["optimizer"],
             lr=float(settings["lr"]), seed=trial_seed(seed, index, _SEP_INR, n), device=device,
-            loss_every=int(settings["sep_epochs"]), backend=backend,
+            loss_every=int(settings["sep_epochs"]), backend=backend, **_kernel(settings),
         )
         fits.append(("iN-NMF", W_inr, fitted.H))
     # after the others (private generators): their draws are unchanged
@@ -311,7 +316,7 @@ def separated_signals(
         transferred = fit_activations(
             V_mix, list(W_transfer), epochs=int(settings["sep_epochs"]), optimizer=settings["optimizer"],
             lr=float(settings["lr"]), seed=trial_seed(seed, index, _SEP_INR, n), device=device,
-            loss_every=int(settings["sep_epochs"]),
+            loss_every=int(settings["sep_epochs"]), **_kernel(settings),
         )
         fits.append((method, W_transfer, transferred.H))
     out = {}
