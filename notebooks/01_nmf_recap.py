@@ -122,7 +122,7 @@ display(figures.convergence({name: fit.losses for name, fit in fits.items()},
 # model should be best on the divergence it was trained for; Itakura–Saito converges
 # slowly from this initialisation, so with few iterations it may not be there yet.
 
-# %%
+# %% tags=["hide-input"]
 table = pd.DataFrame(
     {name: {f"measured by {m}": beta_divergence(V, fit.W @ fit.H, b) for m, b in betas.items()}
      for name, fit in fits.items()}
@@ -163,7 +163,8 @@ def resynthesise(V_hat: np.ndarray) -> np.ndarray:
 y = resynthesise(fit.W @ fit.H)
 snr = 10 * np.log10(np.sum(x**2) / np.sum((x - y) ** 2))
 low = fit.W[:, order[: K // 2]] @ fit.H[order[: K // 2]]
-display(Markdown(f"Signal-to-reconstruction-error ratio of the KL model: **{snr:.1f} dB**."))
+display(Markdown(
+    f"Signal-to-reconstruction-error ratio of the KL model: **{snr:.1f} dB**."))
 display(figures.audio_table([
     ("original", x),
     (f"NMF model, K = {K}", y),
@@ -193,9 +194,13 @@ display(figures.audio_table([
 # ```
 
 # %%
-ranks = {k: nmf(V, k, P["nmf_iter"], beta=1, init="paper", seed=P["seed"], device=P["device"]) for k in (5, K, 40)}
-display(captioned(pd.DataFrame({"rank K": list(ranks), "final KL": [r.losses[-1] for r in ranks.values()]}),
-                   "Final KL divergence of KL-NMF at three ranks, same spectrogram and initialisation.", "tbl-nmf-rank"))
+ranks = {k: nmf(V, k, P["nmf_iter"], beta=1, init="paper", seed=P["seed"],
+               device=P["device"])
+         for k in (5, K, 40)}
+final = pd.DataFrame({"rank K": list(ranks),
+                      "final KL": [r.losses[-1] for r in ranks.values()]})
+display(captioned(final, "Final KL divergence of KL-NMF at three ranks, same "
+                  "spectrogram and initialisation.", "tbl-nmf-rank"))
 
 # %% [markdown]
 # The KL falls with the rank: more templates, more freedom. At high rank templates
@@ -219,14 +224,18 @@ display(captioned(pd.DataFrame({"rank K": list(ranks), "final KL": [r.losses[-1]
 # %%
 def snr_at(power: float) -> float:
     V_p = np.abs(X) ** power
-    f_p = nmf(V_p, K, P["nmf_iter"], beta=1, init="paper", seed=P["seed"], device=P["device"])
-    y_p = istft((f_p.W @ f_p.H) ** (1 / power) * np.exp(1j * np.angle(X)), n_fft, len(x))
+    f_p = nmf(V_p, K, P["nmf_iter"], beta=1, init="paper", seed=P["seed"],
+              device=P["device"])
+    mag = (f_p.W @ f_p.H) ** (1 / power)
+    y_p = istft(mag * np.exp(1j * np.angle(X)), n_fft, len(x))
     return 10 * np.log10(np.sum(x**2) / np.sum((x - y_p) ** 2))
 
 
-display(captioned(pd.DataFrame({"p": [0.5, 1.0, 2.0], "SNR (dB)": [snr_at(q) for q in (0.5, 1.0, 2.0)]}),
-                   "Signal-to-error ratio of the resynthesis per compression exponent p of the magnitudes.",
-                   "tbl-nmf-power", formats={"p": "{:.1f}", "SNR (dB)": "{:.1f}"}))
+powers = [0.5, 1.0, 2.0]
+snrs = pd.DataFrame({"p": powers, "SNR (dB)": [snr_at(q) for q in powers]})
+display(captioned(snrs, "Signal-to-error ratio of the resynthesis per "
+                  "compression exponent p of the magnitudes.", "tbl-nmf-power",
+                  formats={"p": "{:.1f}", "SNR (dB)": "{:.1f}"}))
 
 # %% [markdown]
 # Compression shrinks the dynamic range: with $p = 2$ a few loud harmonics dominate the
@@ -249,10 +258,11 @@ display(captioned(pd.DataFrame({"p": [0.5, 1.0, 2.0], "SNR (dB)": [snr_at(q) for
 # ```
 
 # %%
-# positive part W^T 1, negative part W^T (V / V_hat): H <- H * negative / positive
+# positive part W^T 1, negative part W^T (V / V_hat): H <- H * neg / pos
 W_, H_ = fit.W, fit.H
 H_next = H_ * (W_.T @ (V / (W_ @ H_))) / W_.sum(axis=0)[:, None]
-before, after = beta_divergence(V, W_ @ H_, 1.0), beta_divergence(V, W_ @ H_next, 1.0)
+before = beta_divergence(V, W_ @ H_, 1.0)
+after = beta_divergence(V, W_ @ H_next, 1.0)
 print(f"KL before {before:.6e}, after one update {after:.6e}: "
       f"{'not increased' if after <= before * (1 + 1e-9) else 'INCREASED'}")
 

@@ -193,11 +193,13 @@ display(Markdown(f"KL of each fit of the frame relative to $J = 10$'s ({P['inr_e
 # faster.
 
 # %%
-model = ImplicitWNMF(K, hidden=P["hidden"], n_freqs=P["n_freqs"], seed=seed, device=P["device"])
-n_net = sum(p_.numel() for p_ in model.net.parameters() if p_.requires_grad)
-print(model.net)
+model = ImplicitWNMF(K, hidden=P["hidden"], n_freqs=P["n_freqs"], seed=seed,
+                     device=P["device"])
+params = model.net.parameters()
+n_net = sum(p_.numel() for p_ in params if p_.requires_grad)
 print(f"{n_net:,} trainable network parameters = K x {n_net // K:,}; "
-      f"H adds K x T = {K * V.shape[1]:,}. Classic NMF's W has F x K = {V.shape[0] * K:,}.")
+      f"H adds K x T = {K * V.shape[1]:,}. "
+      f"Classic NMF's W has F x K = {V.shape[0] * K:,}.")
 
 # %% [markdown]
 # At the paper's size the dictionary has *more* parameters than NMF's $W$ at $N=2000$
@@ -214,28 +216,39 @@ print(f"{n_net:,} trainable network parameters = K x {n_net // K:,}; "
 
 # %% mystnb={"figure": {"caption": "Training curves of NMF (multiplicative updates) and iN-NMF (Rprop) on the same spectrogram; compare where they end, not their slopes.", "name": "fig-inr-training"}}
 start = time.perf_counter()
-res = nmf(V, K, P["nmf_iter"], beta=1, init="paper", seed=seed, device=P["device"])
+res = nmf(V, K, P["nmf_iter"], beta=1, init="paper", seed=seed,
+          device=P["device"])
 t_nmf = time.perf_counter() - start
 start = time.perf_counter()
-history = model.fit(V, coords, epochs=P["inr_epochs"], progress=False, **fit_options).history_
+fitted = model.fit(V, coords, epochs=P["inr_epochs"], progress=False,
+                   **fit_options)
+history = fitted.history_
 t_inr = time.perf_counter() - start
 W_inr, H_inr = model.sample_W(coords), model.H_
-kl_nmf, kl_inr = kl_divergence(V, res.W @ res.H), kl_divergence(V, W_inr @ H_inr)
+kl_nmf = kl_divergence(V, res.W @ res.H)
+kl_inr = kl_divergence(V, W_inr @ H_inr)
 fig = figures.convergence(
-    {f"NMF, {P['nmf_iter']} MU iterations": res.losses, f"iN-NMF, {P['inr_epochs']} Rprop epochs": history},
-    ylabel="mean KL divergence", title=f"speaker {speaker.id}, N = {n_fft}, K = {K}",
+    {f"NMF, {P['nmf_iter']} MU iterations": res.losses,
+     f"iN-NMF, {P['inr_epochs']} Rprop epochs": history},
+    ylabel="mean KL divergence",
+    title=f"speaker {speaker.id}, N = {n_fft}, K = {K}",
 )
 fig.axes[0].set_xlabel("iteration / epoch")
 fig
 
 # %%
-print(f"final KL: NMF {kl_nmf:.3e} ({t_nmf:.1f} s), iN-NMF {kl_inr:.3e} ({t_inr:.1f} s); "
-      f"iN-NMF / NMF = {kl_inr / kl_nmf:.2f} after {P['inr_epochs']} epochs against {P['nmf_iter']} iterations")
-published = published_kl().pivot_table(index="n_fft", columns="method", values="mean")
+print(f"final KL: NMF {kl_nmf:.3e} ({t_nmf:.1f} s), "
+      f"iN-NMF {kl_inr:.3e} ({t_inr:.1f} s); "
+      f"iN-NMF / NMF = {kl_inr / kl_nmf:.2f} after {P['inr_epochs']} epochs "
+      f"against {P['nmf_iter']} iterations")
+published = published_kl().pivot_table(index="n_fft", columns="method",
+                                       values="mean")
 paper = get_profile("paper")
 if n_fft in published.index:
-    print(f"the paper (500 TIMIT trials): iN-NMF / NMF = {published.loc[n_fft, 'iN-NMF'] / published.loc[n_fft, 'NMF']:.2f} "
-          f"at N = {n_fft} after {paper['inr_epochs']} epochs against {paper['nmf_iter']} iterations")
+    ratio_paper = published.loc[n_fft, "iN-NMF"] / published.loc[n_fft, "NMF"]
+    print(f"the paper (500 TIMIT trials): iN-NMF / NMF = {ratio_paper:.2f} "
+          f"at N = {n_fft} after {paper['inr_epochs']} epochs "
+          f"against {paper['nmf_iter']} iterations")
 
 # %% [markdown]
 # The two lines above set this build's ratio beside the paper's ({doc}`../book/paper_setup` §3),
@@ -318,9 +331,12 @@ plt.show()
 # %%
 all_n = sorted((set(P["n_ffts"]) | set(P["extra_n_ffts"])) - {n_fft})
 others = {n: magnitude(x, n, power=p) for n in (all_n[0], all_n[-1])}
-grid = {"n_freqs": [1, 4, 10, 13], "activation": ["sin", "relu"], "hidden": [16, 64]}
-ablation = inr_ablation(V, n_fft, grid, rank=K, epochs=P["ablation_epochs"], seed=seed, device=P["device"],
-                        others=others, refit_epochs=P["refit_epochs"], workers=workers, **fit_options)
+grid = {"n_freqs": [1, 4, 10, 13], "activation": ["sin", "relu"],
+        "hidden": [16, 64]}
+ablation = inr_ablation(V, n_fft, grid, rank=K, epochs=P["ablation_epochs"],
+                        seed=seed, device=P["device"], others=others,
+                        refit_epochs=P["refit_epochs"], workers=workers,
+                        **fit_options)
 
 # %% tags=["remove-cell", "nbval-check-output"]
 kl_cols = ["kl"] + [f"kl_N{n}" for n in others]
@@ -450,7 +466,8 @@ def count(n_freqs: int, h: int) -> int:
 
 
 answer = count(8, 32)
-print(check_network_parameters(32, 8, answer), f"({answer:,}; the paper's network: {count(10, 64):,})")
+print(check_network_parameters(32, 8, answer),
+      f"({answer:,}; the paper's network: {count(10, 64):,})")
 
 # %% [markdown]
 # $16 \cdot 32 + 32$ for the first layer, $3 \times (32^2 + 32)$ for the three $h \to h$
@@ -478,7 +495,8 @@ def hz_at(x_coord: float, n: int) -> float:
     return (x_coord + 0.5) * (n // 2 + 1) * SAMPLE_RATE / n
 
 
-answer = abs(hz_at(0.5, 500) - hz_at(0.5, 2000))  # the shift grows linearly with x
+# the shift grows linearly with x
+answer = abs(hz_at(0.5, 500) - hz_at(0.5, 2000))
 print(check_coordinate_shift(500, 2000, SAMPLE_RATE, answer))
 print(f"bin spacing at N = 2000: {SAMPLE_RATE / 2000:.0f} Hz")
 
@@ -504,9 +522,10 @@ print(f"bin spacing at N = 2000: {SAMPLE_RATE / 2000:.0f} Hz")
 # %%
 import math
 
-largest = {n: math.floor(math.log2(n // 2 + 1)) + 1 for n in (500, 1000, 2000, 4000)}
+largest = {n: math.floor(math.log2(n // 2 + 1)) + 1
+           for n in (500, 1000, 2000, 4000)}
 print(check_largest_encoding(1000, largest[1000]))
-print(largest)
+print(", ".join(f"N = {n}: J = {j}" for n, j in largest.items()))
 
 # %% [markdown]
 # Feature $j$ aliases once $2^j > N/2 + 1$; at $N = 1000$ ($N/2+1 = 501$) that is from

@@ -219,7 +219,7 @@ display(figures.kl_vs_window(rec, published=published_kl(), train_n_fft=P["train
 # scales with the magnitudes), so our curves need not sit on the paper's. What should
 # carry over is the *ratio* between the methods, in the table below.
 
-# %%
+# %% tags=["hide-input"]
 ours = summary_table(rec).pivot_table(index="n_fft", columns="method", values=["mean", "std"])
 paper = published_kl().pivot_table(index="n_fft", columns="method", values="mean")
 table = pd.DataFrame({
@@ -248,7 +248,7 @@ display(captioned(table, "Mean reconstruction KL and the ratio iN-NMF / NMF per 
 # trials, are the unit of inference (see {doc}`04_separation` for how it is computed).
 # This table describes every $N$; the claims are decided on the recorded run, above.
 
-# %%
+# %% tags=["hide-input"]
 kl_cols = ["mean_baseline", "mean_treatment", "mean_diff", "ci_low", "ci_high"]
 display(captioned(paired, "Paired comparison per window size N, one row per N: mean KL of each method, the mean "
                   "per-trial difference with its trial-level 95 % interval, the Wilcoxon signed-rank p, and the "
@@ -332,11 +332,14 @@ import math
 needed = {}
 for _, row in paired.iterrows():
     if row["n"] > 1 and row["std_diff"] > 0:
-        needed[int(row["n_fft"])] = math.ceil((1.96 * row["std_diff"] / abs(row["mean_diff"])) ** 2)
-print("trials needed per N (normal approximation, trials as independent):", needed)
+        z = 1.96 * row["std_diff"] / abs(row["mean_diff"])
+        needed[int(row["n_fft"])] = math.ceil(z ** 2)
+print("trials needed per N (normal approximation, trials as independent):")
+print(", ".join(f"N = {n}: {k}" for n, k in needed.items()))
 if needed:
     worst_n = max(needed, key=needed.get)
-    print(f"the most: {needed[worst_n]} trials at N = {worst_n}; this build has {n_trials}")
+    print(f"the most: {needed[worst_n]} trials at N = {worst_n}; "
+          f"this build has {n_trials}")
 
 # %% [markdown]
 # The half-width of the interval is about $1.96\,s/\sqrt{n}$, so it excludes zero once
@@ -364,12 +367,16 @@ if needed:
 # %%
 import numpy as np
 
-wide = rec.pivot_table(index="trial", columns=["method", "n_fft"], values="value")
+n0 = P["train_n_fft"]
+wide = rec.pivot_table(index="trial", columns=["method", "n_fft"],
+                       values="value")
 log_gap = np.log(wide["iN-NMF"]) - np.log(wide["NMF"])  # one column per N
-by_hand = np.exp(log_gap.sub(log_gap[P["train_n_fft"]], axis=0).mean()).drop(P["train_n_fft"])
-from_module = shown(estimand_summary(rec, "kl", P["train_n_fft"]), "transfer")
-from_module = from_module[from_module["comparison"] == "iN-NMF vs NMF"].set_index("n_fft")["estimate"]
-print(pd.DataFrame({"by hand": by_hand, "estimand_summary": from_module}).round(4).to_string())
+by_hand = np.exp(log_gap.sub(log_gap[n0], axis=0).mean()).drop(n0)
+from_module = shown(estimand_summary(rec, "kl", n0), "transfer")
+from_module = from_module[from_module["comparison"] == "iN-NMF vs NMF"]
+from_module = from_module.set_index("n_fft")["estimate"]
+both = pd.DataFrame({"by hand": by_hand, "estimand_summary": from_module})
+print(both.round(4).to_string())
 print(window_verdict(df, P["train_n_fft"], P["n_ffts"]).text())
 
 # %% [markdown]
@@ -393,7 +400,8 @@ print(window_verdict(df, P["train_n_fft"], P["n_ffts"]).text())
 # ```
 
 # %%
-at_train = rec[rec["n_fft"] == P["train_n_fft"]].groupby("method")["value"].median()
+at_train = rec[rec["n_fft"] == P["train_n_fft"]]
+at_train = at_train.groupby("method")["value"].median()
 answer = at_train["iN-NMF"] / at_train["NMF"]
 print(check_ratio_of_medians(rec, P["train_n_fft"], answer))
 print(f"ratio of the medians {answer:.3f}; ratio of the means "

@@ -315,7 +315,7 @@ figures.split_violins(sep, "stoi", train_n_fft=P["train_n_fft"])
 # published for SDR only). Ours come from a different corpus and far fewer trials, so
 # compare the *differences between methods*, not the absolute levels.
 
-# %%
+# %% tags=["hide-input"]
 ours = summary_table(sep).pivot_table(index="n_fft", columns=["metric", "method"], values="mean")
 paper = published_separation().pivot_table(index="n_fft", columns=["metric", "method"], values="mean")
 sizes = sorted(set(ours.index) | set(paper.index))
@@ -456,12 +456,14 @@ display(figures.audio_table(players, rate=SAMPLE_RATE))
 # %%
 sdr = paired[paired["metric"] == "sdr"].set_index("n_fft")
 margin = SEPARATION_MARGINS["sdr"]
-display(table(pd.DataFrame({
+tests = pd.DataFrame({
     "N (samples)": sdr.index,
     "mean ≥ margin": sdr["mean_diff"] >= margin,
     "interval ≥ margin": sdr["speaker_low"].fillna(sdr["ci_low"]) >= margin,
-}), "Non-inferiority in SDR per window size N: the point-estimate test against the interval test.",
-    "tbl-sep-margin-by-hand"))
+})
+display(table(tests, "Non-inferiority in SDR per window size N: the "
+              "point-estimate test against the interval test.",
+              "tbl-sep-margin-by-hand"))
 
 # %% [markdown]
 # A point estimate above the margin says little when its interval reaches below it: the
@@ -490,20 +492,28 @@ from scipy import stats as sps
 base = recorded if recorded is not None else sep
 power = paired_summary(base[base["metric"] == "sdr"]).set_index("n_fft")
 df_speakers = power["n_speakers"] - 1
-power["detectable"] = (sps.t.ppf(0.975, df_speakers) + sps.t.ppf(0.80, df_speakers)) * power["speaker_se"]
+t_sum = sps.t.ppf(0.975, df_speakers) + sps.t.ppf(0.80, df_speakers)
+power["detectable"] = t_sum * power["speaker_se"]
 power["trial_half_width"] = 1.96 * power["std_diff"] / power["n"] ** 0.5
-display(table(power[["n", "n_speakers", "speaker_se", "detectable", "trial_half_width"]],
-              "The smallest SDR difference these trials can detect per window size N, against the naive "
-              "trial-level half-width.", "tbl-sep-detectable",
-              {"n_fft": "N (samples)", "n": "trials", "n_speakers": "speakers", "speaker_se": "speaker SE (dB)",
-               "detectable": "detectable at 80 % (dB)", "trial_half_width": "trial-level half-width (dB)"},
-              formats={c: "{:.2f}" for c in ("speaker_se", "detectable", "trial_half_width")}, index=True))
-published_sdr = published_separation().query("metric == 'sdr'").pivot_table(index="n_fft", columns="method",
-                                                                              values="mean")
+cols = ["n", "n_speakers", "speaker_se", "detectable", "trial_half_width"]
+display(table(
+    power[cols],
+    "The smallest SDR difference these trials can detect per window size N, "
+    "against the naive trial-level half-width.", "tbl-sep-detectable",
+    {"n_fft": "N (samples)", "n": "trials", "n_speakers": "speakers",
+     "speaker_se": "speaker SE (dB)",
+     "detectable": "detectable at 80 % (dB)",
+     "trial_half_width": "trial-level half-width (dB)"},
+    formats={c: "{:.2f}" for c in cols[2:]}, index=True))
+published_sdr = published_separation().query("metric == 'sdr'")
+published_sdr = published_sdr.pivot_table(index="n_fft", columns="method",
+                                          values="mean")
 published_gap = (published_sdr["iN-NMF"] - published_sdr["NMF"]).abs()
 common = published_gap.index.intersection(power.index)
-below = int((published_gap[common] < power.loc[common, "detectable"]).sum())
-print(f"published SDR differences smaller than this design's detectable effect at their N: {below} of {len(common)}")
+detectable = power.loc[common, "detectable"]
+below = int((published_gap[common] < detectable).sum())
+print("published SDR differences smaller than this design's detectable "
+      f"effect at their N: {below} of {len(common)}")
 
 # %% [markdown]
 # The speaker-level error does not shrink like $1/\sqrt{n}$: more trials of the same
@@ -529,19 +539,33 @@ print(f"published SDR differences smaller than this design's detectable effect a
 from innmf.data import load_corpus
 
 sex = {s.id: s.sex for s in load_corpus(P["corpus"]).speakers}
-pairs = sep.assign(pairing=sep["speakers"].map(
-    lambda ids: "same" if len({sex.get(i) for i in ids.split("+")}) == 1 else "mixed"))
-sdr_by = pairs[pairs["metric"] == "sdr"].groupby(["pairing", "method"])["value"].mean().unstack("method")
-display(table(sdr_by, "Mean SDR (dB) of each method over same-sex and mixed-sex pairs, every window size.",
-              "tbl-sep-sex", formats={c: "{:.2f}" for c in sdr_by}, index=True))
+def pairing(ids: str) -> str:
+    sexes = {sex.get(i) for i in ids.split("+")}
+    return "same" if len(sexes) == 1 else "mixed"
+
+
+pairs = sep.assign(pairing=sep["speakers"].map(pairing))
+sdr_rows = pairs[pairs["metric"] == "sdr"]
+sdr_by = sdr_rows.groupby(["pairing", "method"])["value"].mean()
+sdr_by = sdr_by.unstack("method")
+display(table(sdr_by, "Mean SDR (dB) of each method over same-sex and "
+              "mixed-sex pairs, every window size.", "tbl-sep-sex",
+              formats={c: "{:.2f}" for c in sdr_by}, index=True))
 counts = pairs.drop_duplicates("trial")["pairing"].value_counts()
 if {"same", "mixed"} <= set(sdr_by.index):
     gap = sdr_by.loc["mixed"] - sdr_by.loc["same"]
-    display(Markdown("Mean SDR of mixed-sex pairs minus same-sex pairs in these trials (every window size): "
-                     + ", ".join(f"{method} {value:+.2f} dB" for method, value in gap.items())
-                     + f"; {counts['mixed']} mixed-sex and {counts['same']} same-sex trial(s)."))
+    gaps = ", ".join(f"{method} {value:+.2f} dB"
+                     for method, value in gap.items())
+    display(Markdown(
+        "Mean SDR of mixed-sex pairs minus same-sex pairs in these trials "
+        "(every window size): "
+        + gaps
+        + f"; {counts['mixed']} mixed-sex and {counts['same']} "
+        "same-sex trial(s)."))
 else:
-    display(Markdown(f"These trials hold {', '.join(sdr_by.index)}-sex pairs only: no comparison here."))
+    kinds = ", ".join(sdr_by.index)
+    display(Markdown(f"These trials hold {kinds}-sex pairs only: "
+                     "no comparison here."))
 
 # %% [markdown]
 # The usual expectation is that the two speakers of a mixed-sex pair differ more in pitch

@@ -138,7 +138,7 @@ plt.show()
 # vibrato (a 128 ms window sees the frequency sweep by up to 190 Hz), so both errors
 # grow again at $N=1024$.
 
-# %%
+# %% tags=["hide-input"]
 fm_table = pd.concat({n: fm_frequency_error(sr=sr_fm, seconds=1.0, n_fft=n, **fm) for n in (128, 256, 1024)},
                      names=["N", "representation"])
 display(table(fm_table, "Frequency error on the tone's fundamental per window size N: the strongest STFT bin and "
@@ -264,14 +264,19 @@ plt.show()
 # {numref}`fig-hyb-loss` shows it.
 
 # %% mystnb={"figure": {"caption": "Training loss of the hybrid fit (mean KL over each epoch's random half of the points).", "name": "fig-hyb-loss"}}
-fit = fit_hybrid(cloud, rank=P["hybrid_rank"], hidden=P["hybrid_hidden"], epochs=P["hybrid_epochs"],
-                 fraction=P["hybrid_fraction"], seed=P["seed"], device=P["device"], n_freqs=P["n_freqs"],
-                 optimizer=P["optimizer"], lr=P["lr"], progress=False)  # ~5 s at quick: no bar needed
-print(f"{P['hybrid_epochs']} epochs in {fit.seconds:.1f} s; final mean KL {fit.losses[-1]:.2e}")
+# ~5 s at quick: no progress bar needed
+fit = fit_hybrid(cloud, rank=P["hybrid_rank"], hidden=P["hybrid_hidden"],
+                 epochs=P["hybrid_epochs"], fraction=P["hybrid_fraction"],
+                 seed=P["seed"], device=P["device"], n_freqs=P["n_freqs"],
+                 optimizer=P["optimizer"], lr=P["lr"], progress=False)
+print(f"{P['hybrid_epochs']} epochs in {fit.seconds:.1f} s; "
+      f"final mean KL {fit.losses[-1]:.2e}")
 fig = style.figure(width=0.75, aspect=0.55, pyplot=True)
 ax = fig.add_subplot()
-ax.plot(np.arange(1, len(fit.losses) + 1), fit.losses, color=style.color("iN-NMF"))
-ax.set(yscale="log", xlabel="epoch", ylabel="mean KL (epoch's points)", title="training loss")
+epochs = np.arange(1, len(fit.losses) + 1)
+ax.plot(epochs, fit.losses, color=style.color("iN-NMF"))
+ax.set(yscale="log", xlabel="epoch", ylabel="mean KL (epoch's points)",
+       title="training loss")
 style.integer_ticks(ax.xaxis)
 plt.show()
 
@@ -289,12 +294,13 @@ plt.show()
 # %%
 corr = activation_note_correlation(fit)
 summary = note_assignment(corr)
-follows = {k: note for k, note in zip(corr.loc[corr.segment == cloud.source_names[0], "component"],
-                                      corr.loc[corr.segment == cloud.source_names[0], "follows"])}
+first = corr.loc[corr.segment == cloud.source_names[0]]
+follows = {k: note for k, note in zip(first["component"], first["follows"])}
 separated = bool(summary["consistent"].iloc[-1])
-print("activations follow one note each, the same way in every segment:", "yes" if separated else "NO")
+print("activations follow one note each, the same way in every segment:",
+      "yes" if separated else "NO")
 
-# %%
+# %% tags=["hide-input"]
 display(table(counts.rename_axis("segment").reset_index(), "Points per segment of the hybrid cloud.",
               "tbl-hyb-points"))
 display(table(corr, "Pearson r of each activation H_k with each note's envelope, one row per segment and "
@@ -443,10 +449,13 @@ t_seg = fit.times[segment]
 envelopes = {name: e**0.25 for name, e in note_envelopes(t_seg).items()}
 blind = {"before the second onset": (t_seg < second["onset_s"]).astype(float),
          "after the second onset": (t_seg >= second["onset_s"]).astype(float)}
-r_blind = pd.DataFrame({k: {name: np.corrcoef(v, env)[0, 1] for name, env in envelopes.items()}
-                        for k, v in blind.items()}).T.rename_axis("blind activation")
-display(table(r_blind, "Pearson r of each blind activation with each note's envelope and the step functions.",
-              "tbl-hyb-blind", formats={c: "{:.2f}" for c in r_blind}))
+r_blind = pd.DataFrame({
+    k: {name: np.corrcoef(v, env)[0, 1] for name, env in envelopes.items()}
+    for k, v in blind.items()
+}).T.rename_axis("blind activation")
+display(table(r_blind, "Pearson r of each blind activation with each note's "
+              "envelope and the step functions.", "tbl-hyb-blind",
+              formats={c: "{:.2f}" for c in r_blind}))
 
 # %% [markdown]
 # The step functions correlate strongly with the notes they happen to overlap, so a
@@ -467,12 +476,13 @@ display(table(r_blind, "Pearson r of each blind activation with each note's enve
 # ```
 
 # %%
-fit3 = fit_hybrid(cloud, rank=3, hidden=P["hybrid_hidden"], epochs=P["hybrid_epochs"],
-                  fraction=P["hybrid_fraction"], seed=P["seed"], device=P["device"], n_freqs=P["n_freqs"],
+fit3 = fit_hybrid(cloud, rank=3, hidden=P["hybrid_hidden"],
+                  epochs=P["hybrid_epochs"], fraction=P["hybrid_fraction"],
+                  seed=P["seed"], device=P["device"], n_freqs=P["n_freqs"],
                   optimizer=P["optimizer"], lr=P["lr"], progress=False)
 summary3 = note_assignment(activation_note_correlation(fit3))
-display(table(summary3, "The rank-3 fit: the note each component follows per segment.", "tbl-hyb-rank3",
-              formats={"min r": "{:.2f}"}))
+display(table(summary3, "The rank-3 fit: the note each component follows "
+              "per segment.", "tbl-hyb-rank3", formats={"min r": "{:.2f}"}))
 
 # %% [markdown]
 # With three components for two notes, two notes cannot map one-to-one onto three

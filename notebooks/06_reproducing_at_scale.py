@@ -113,10 +113,14 @@ print(differs.to_string())
 
 # %%
 base = get_profile(profile, **overrides)
-shortened = {**overrides, "n_trials": 2, "train_seconds": min(base["train_seconds"], 6.0),
-             "test_seconds": min(base["test_seconds"], 2.0), "n_ffts": [1000, 2000], "extra_n_ffts": [],
-             "nmf_iter": min(base["nmf_iter"], 100), "inr_epochs": min(base["inr_epochs"], 100),
-             "refit_epochs": min(base["refit_epochs"], 50), "sep_epochs": min(base["sep_epochs"], 30)}
+shortened = {**overrides, "n_trials": 2,
+             "train_seconds": min(base["train_seconds"], 6.0),
+             "test_seconds": min(base["test_seconds"], 2.0),
+             "n_ffts": [1000, 2000], "extra_n_ffts": [],
+             "nmf_iter": min(base["nmf_iter"], 100),
+             "inr_epochs": min(base["inr_epochs"], 100),
+             "refit_epochs": min(base["refit_epochs"], 50),
+             "sep_epochs": min(base["sep_epochs"], 30)}
 demo = get_profile(profile, **shortened)
 use_threads(demo["threads"])
 out = Path(tempfile.mkdtemp(prefix="innmf-demo-"))
@@ -127,22 +131,27 @@ again = run_experiments(demo, out=out, progress=False)
 t2 = time.perf_counter()
 files = sorted(p.name for p in (out / "trials").iterdir())
 display(Markdown(
-    f"First run: {t1 - t0:.1f} s for {first['trial'].nunique()} trials, stored as {files}. "
+    f"First run: {t1 - t0:.1f} s for {first['trial'].nunique()} trials, "
+    f"stored as {files}. "
     f"Second run: {t2 - t1:.2f} s — nothing recomputed."
 ))
 
 # %% tags=["nbval-check-output"]
-same = first.sort_values(list(first.columns[:-1])).reset_index(drop=True).equals(
-    again.sort_values(list(again.columns[:-1])).reset_index(drop=True))
+def in_order(rows: pd.DataFrame) -> pd.DataFrame:
+    return rows.sort_values(list(rows.columns[:-1])).reset_index(drop=True)
+
+
+same = in_order(first).equals(in_order(again))
+hashed = read_manifest(out)["settings_hash"] is not None
 print("rows:", len(first), "| identical after resume:", same,
-      "| stored settings hash matches:", read_manifest(out)["settings_hash"] is not None)
+      "| stored settings hash matches:", hashed)
 
 # %% [markdown]
 # The store's manifest records the settings, their hash, the corpus and the package
 # version; the trial files hold each trial's record (speakers, offsets, seed), so any
 # trial can be replayed on its own.
 
-# %%
+# %% tags=["hide-input"]
 manifest = read_manifest(out)
 entries = [k for k in manifest if k not in ("settings", "result_settings")]
 # a hash says nothing to a reader: its length and what it is a hash of do
@@ -443,11 +452,12 @@ else:
 
 # %%
 t0 = time.perf_counter()
-more = run_experiments(get_profile(profile, **{**shortened, "n_trials": 3}), out=out, progress=False)
+three = get_profile(profile, **{**shortened, "n_trials": 3})
+more = run_experiments(three, out=out, progress=False)
 t_more = time.perf_counter() - t0
-kept = more[more["trial"] < 2].sort_values(list(more.columns[:-1])).reset_index(drop=True)
-print(f"{more['trial'].nunique()} trials now, {t_more:.1f} s: first two unchanged:",
-      kept.equals(first.sort_values(list(first.columns[:-1])).reset_index(drop=True)))
+kept = in_order(more[more["trial"] < 2])
+print(f"{more['trial'].nunique()} trials now, {t_more:.1f} s: "
+      "first two unchanged:", kept.equals(in_order(first)))
 
 # %% [markdown]
 # Only the third trial is computed: a store may grow in `n_trials`, each trial's seeds
@@ -472,7 +482,8 @@ print(f"{more['trial'].nunique()} trials now, {t_more:.1f} s: first two unchange
 import math
 
 secs = trial_seconds(recorded) if has_run else trial_seconds(out)
-answer = math.ceil(500 * secs.mean() / (8 * 3600))  # wall time = trials x mean / workers
+# wall time = trials x mean / workers
+answer = math.ceil(500 * secs.mean() / (8 * 3600))
 print(check_workers_needed(secs, 500, 8, answer))
 print(f"{answer} workers: {500 * secs.mean() / answer / 3600:.1f} hours")
 
@@ -496,10 +507,13 @@ print(f"{answer} workers: {500 * secs.mean() / answer / 3600:.1f} hours")
 
 # %%
 try:
-    run_experiments(get_profile(profile, **{**shortened, "seed": demo["seed"] + 1}), out=out, progress=False)
+    reseeded = get_profile(profile,
+                           **{**shortened, "seed": demo["seed"] + 1})
+    run_experiments(reseeded, out=out, progress=False)
     print("accepted (unexpected)")
 except Exception as err:  # the store names the settings that differ
-    print(f"refused: {type(err).__name__}: {str(err).replace(str(out), '<store>').splitlines()[0][:160]}")
+    message = str(err).replace(str(out), "<store>").splitlines()[0][:160]
+    print(f"refused: {type(err).__name__}: {message}")
 
 # %% [markdown]
 # Every setting that changes the numbers is part of the store's settings hash (the
