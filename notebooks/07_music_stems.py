@@ -205,7 +205,8 @@ else:
     display(Markdown("\n".join(
         f"- **{name}**: the claim that irregular points separate better with iN-NMF than on a grid is "
         f"**{claims[name]}** (iN-NMF − its non-neural twin NMF-grid: "
-        + ", ".join(f"{r['representation']} {r['twin_delta']:+.2f} dB" for r in group.to_dict("records")) + ")."
+        + ", ".join(f"{r['representation']} {signed(2)(r['twin_delta'])} dB" for r in group.to_dict("records"))
+        + ")."
         for name, group in report.claim_groups(endpoint))))
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "The primary endpoint per data set and irregular representation: each test piece's SDR difference between iN-NMF and the grid comparator (light grey), the mean with its 95 % interval (black), and the floor's difference to the comparator for scale.", "name": "fig-music-endpoint"}}

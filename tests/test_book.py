@@ -34,6 +34,19 @@ def test_cache_key_depends_on_source_and_settings(tmp_path: Path):
     assert cache_key(copy, "smoke", {}) != key
 
 
+def test_cache_key_changes_with_the_recorded_results(tmp_path: Path):
+    """A new recording in results/ executes the chapters that read it again."""
+    (tmp_path / "notebooks").mkdir()
+    source = tmp_path / "notebooks" / "03_x.py"
+    source.write_text("# %%\nprint(1)\n")
+    without = cache_key(source, "smoke", {})
+    (tmp_path / "results" / "run").mkdir(parents=True)
+    (tmp_path / "results" / "run" / "rows.csv").write_text("a\n1\n")
+    first = cache_key(source, "smoke", {})
+    (tmp_path / "results" / "run" / "rows.csv").write_text("a\n2\n")
+    assert len({without, first, cache_key(source, "smoke", {})}) == 3
+
+
 def test_failing_chapter_names_notebook_and_cell(tmp_path: Path):
     source = tmp_path / "99_failing.py"
     source.write_text(FAILING)

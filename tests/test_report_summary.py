@@ -61,7 +61,7 @@ def test_lines_agree_with_the_verdicts_and_say_what_reproduced() -> None:
     irregular = lines[-1]
     assert irregular.level == PARTLY  # supported on a, contradicted on b
     assert irregular.reason.startswith("supported on a (cqt better +1.00 dB [+0.70, +1.30], multires no difference")
-    assert "contradicted on b (cqt worse -0.80 dB" in irregular.reason
+    assert "contradicted on b (cqt worse −0.80 dB" in irregular.reason
     shaky = summary.ClaimLine("kl", HOLDS, "a reason", jackknife=PARTLY)
     assert summary.lines_markdown([shaky]).endswith("a reason. On the delete-one-speaker jackknife intervals: holds partly.")
     text = summary.reproduced_text(lines)

@@ -198,8 +198,9 @@ def _music_reason(endpoint: pd.DataFrame) -> str:
     per_set = family_claims(endpoint)
     parts = []
     for name, group in claim_groups(endpoint):
-        rows = ", ".join(f"{r['representation']} {_music_word(r)} {r['delta']:+.2f} dB [{r['low']:+.2f}, "
-                         f"{r['high']:+.2f}]" for r in group.to_dict("records"))
+        d2 = signed(2)
+        rows = ", ".join(f"{r['representation']} {_music_word(r)} {d2(r['delta'])} dB [{d2(r['low'])}, "
+                         f"{d2(r['high'])}]" for r in group.to_dict("records"))
         parts.append(f"{per_set[name]} on {group['dataset'].iloc[0]} ({rows})")
     return ("; ".join(parts) + " — SDR of iN-NMF on irregular points minus the grid system chosen on validation "
             "pieces; a data set supports the claim where iN-NMF is better on some representation and worse on "

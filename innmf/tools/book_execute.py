@@ -51,15 +51,31 @@ def chapter_sources(root: Path) -> list[Path]:
     return sorted((Path(root) / "notebooks").glob("[0-9][0-9]_*.py"))
 
 
+def results_fingerprint(folder: Path) -> str:
+    """Hash of the recorded results a chapter may read (every file under ``folder``; "" when absent).
+
+    Chapters read the checkout's ``results/`` (recorded runs, benches): a new recording must
+    execute them again, as a change of their text or of the package does.
+    """
+    digest = hashlib.sha256()
+    if folder.is_dir():
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            digest.update(path.relative_to(folder).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def cache_key(source: Path, profile: str, overrides: dict[str, Any],
               parameters: dict[str, Any] | None = None) -> str:
-    """Key of an executed chapter: its text, its settings and parameters, and the package's code."""
+    """Key of an executed chapter: its text, its settings and parameters, the package's code and the
+    checkout's recorded results (``results/`` beside ``notebooks/``)."""
     from innmf.experiments.settings import get_profile
 
     digest = hashlib.sha256(source.read_bytes())
     digest.update(json.dumps(get_profile(profile, **overrides).to_dict(), sort_keys=True).encode())
     digest.update(json.dumps(parameters or {}, sort_keys=True, default=str).encode())
     digest.update(package_fingerprint().encode())
+    digest.update(results_fingerprint(source.resolve().parent.parent / "results").encode())
     return digest.hexdigest()[:20]
 
 
