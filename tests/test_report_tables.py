@@ -50,3 +50,10 @@ def test_trial_level_interval_otherwise_and_labelled_so() -> None:
     assert (table.loc[1000, "ci_low"], table.loc[1000, "ci_high"]) == pytest.approx((ci.low, ci.high))
     assert (table["level"] == "trial").all()
     assert "trial-level 95 % interval" in interp_sentence(table, "sdr", 2000)
+
+
+def test_minus_signs_are_typeset_in_sentences_and_nothing_else():
+    from innmf.report.format import typeset_minus
+
+    text = "SDR -0.25 [-0.58, +0.08] dB (margin -0.50), N = 1000-2500, stft-512, 1e-05"
+    assert typeset_minus(text) == "SDR \u22120.25 [\u22120.58, +0.08] dB (margin \u22120.50), N = 1000-2500, stft-512, 1e-05"

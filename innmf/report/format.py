@@ -47,6 +47,17 @@ def _missing(value: object) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
+def typeset_minus(text: str) -> str:
+    """A sentence as the book prints it: a hyphen that starts a number becomes U+2212.
+
+    Only a hyphen after a space or an opening bracket and before a digit is a minus sign
+    ("margin -0.50", "[-0.58, +0.08]"); ranges ("1000-2500") and names ("stft-512") keep theirs.
+    """
+    import re
+
+    return re.sub(r"(?<![\w\-.])-(?=\d)", MINUS, text)
+
+
 def tidy_number(text: str) -> str:
     """A formatted number as the book prints it: U+2212 for minus, no sign on a zero.
 

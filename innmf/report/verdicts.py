@@ -67,6 +67,11 @@ class Verdict:
     evidence: str
     jackknife: str = ""
 
+    def __post_init__(self) -> None:
+        from innmf.report.format import typeset_minus
+
+        object.__setattr__(self, "evidence", typeset_minus(self.evidence))
+
     def text(self) -> str:
         """``"holds partly: <evidence>"``, the form the findings table prints."""
         return f"{self.level}: {self.evidence}"
