@@ -197,9 +197,9 @@ model = ImplicitWNMF(K, hidden=P["hidden"], n_freqs=P["n_freqs"], seed=seed,
                      device=P["device"])
 params = model.net.parameters()
 n_net = sum(p_.numel() for p_ in params if p_.requires_grad)
-print(f"{n_net:,} trainable network parameters = K x {n_net // K:,}; "
-      f"H adds K x T = {K * V.shape[1]:,}. "
-      f"Classic NMF's W has F x K = {V.shape[0] * K:,}.")
+print(f"{n_net:,} trainable network parameters = K x {n_net // K:,}")
+print(f"H adds K x T = {K * V.shape[1]:,}")
+print(f"Classic NMF's W has F x K = {V.shape[0] * K:,}")
 
 # %% [markdown]
 # At the paper's size the dictionary has *more* parameters than NMF's $W$ at $N=2000$
