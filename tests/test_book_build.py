@@ -302,7 +302,14 @@ def test_ctrl_c_prints_one_line_and_keeps_the_previous_book(tmp_path: Path):
             time.sleep(0.1)
         assert (tmp_path / "started").exists(), proc.communicate(timeout=5)
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends
-        out, err = proc.communicate(timeout=60)
+        # the kernel's graceful shutdown can take long on a loaded machine; a hang still fails,
+        # with what the build had printed
+        try:
+            out, err = proc.communicate(timeout=180)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, err = proc.communicate()
+            raise AssertionError(f"innmf book did not exit within 180 s of Ctrl-C; it printed: {err!r}") from None
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
