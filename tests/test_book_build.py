@@ -30,6 +30,8 @@ from innmf.tools import book, book_execute
 from innmf.tools.book_check import check_book
 from innmf.tools.cli import main
 
+from signals_helper import terminal_sigint
+
 REPO = book.REPO
 CHAPTER = '''# %% [markdown]
 # # {n}. Chapter {name}
@@ -295,7 +297,8 @@ def test_ctrl_c_prints_one_line_and_keeps_the_previous_book(tmp_path: Path):
     previous.write_text("<html>the previous book</html>")
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
     proc = subprocess.Popen([sys.executable, "-m", "innmf", "book", "--profile", "smoke"], cwd=root, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=terminal_sigint)
     try:
         deadline = time.monotonic() + 120
         while not (tmp_path / "started").exists() and proc.poll() is None and time.monotonic() < deadline:

@@ -29,6 +29,8 @@ from innmf.experiments.settings import get_profile
 from innmf.experiments.store import ResultsStore, StoreError
 from innmf.tools.cli import main
 
+from signals_helper import terminal_sigint
+
 REPO = Path(__file__).resolve().parents[1]
 TINY = dict(n_trials=3, train_seconds=3.0, test_seconds=2.0, n_ffts=[1000, 2000], extra_n_ffts=[512],
             rank=4, nmf_iter=15, hidden=8, inr_epochs=8, refit_epochs=6, sep_epochs=4)
@@ -391,7 +393,7 @@ def test_sigterm_and_ctrl_c_print_one_line_and_resume(tmp_path, signum, workers)
             "--quiet", "--workers", str(workers), "--set", "n_trials=3", "--set", "train_seconds=3",
             "--set", "test_seconds=2"]
     proc = subprocess.Popen(argv, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+                            text=True, start_new_session=True, preexec_fn=terminal_sigint)
     deadline = time.time() + 120
     while not list(marks.glob("start-*")) and time.time() < deadline:
         time.sleep(0.1)
