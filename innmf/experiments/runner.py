@@ -62,6 +62,7 @@ def run_experiments(
     threads: int | None = None,
     keep_signals: Iterable[int] = (),
     trial_fn: Callable[[TrialTask], tuple[Any, ...]] = run_trial_task,
+    only: Sequence[int] | None = None,
 ) -> pd.DataFrame:
     """Run (or resume) the reconstruction and/or separation experiments.
 
@@ -87,6 +88,9 @@ def run_experiments(
         trial_fn: the per-trial function (a picklable top-level function; tests
             replace it to count or interrupt work): ``(rows, seconds)``, and the
             signals third for a task with ``listen`` sizes.
+        only: indices of the draw's trials to run and return (default: all
+            ``0 .. n_trials-1``); each is the same trial, with the same seeds, as in a
+            full run (the INR design study runs a subset covering every speaker).
 
     Returns:
         Tidy per-trial rows (columns ``trial, trial_key, speakers, experiment,
@@ -111,6 +115,13 @@ def run_experiments(
         check_out_folder(out)
     corpus = cached_corpus(settings.corpus)
     trials = draw_trials(settings, corpus)
+    if only is not None:
+        wanted = sorted({int(i) for i in only})
+        missing = [i for i in wanted if not 0 <= i < len(trials)]
+        if not wanted or missing:
+            raise ValueError(f"only={list(only)} must name trials of the draw, 0 .. {len(trials) - 1}; "
+                             "raise n_trials to reach higher indices.")
+        trials = [t for t in trials if int(t.index) in wanted]
     audio = audit_trials(corpus, trials)  # silent or identical audio fails now, not mid-run
     records = [t.to_dict() for t in trials]
     if out is None:

@@ -39,7 +39,11 @@ METHODS: tuple[str, ...] = ("NMF", "iN-NMF", "NMF-interp", "NMF-resample")
 dictionary carried to other window sizes without a network, interpolated or resampled
 with anti-aliasing, by :mod:`innmf.experiments.baselines`)."""
 INR_INITS = ("default", "siren")
-INR_ENCODINGS = ("paper", "gaussian")
+INR_ENCODINGS = ("paper", "gaussian", "siren")
+INR_COORDINATES = ("paper", "hz")
+"""The networks' frequency coordinate of STFT bin k at window size N: ``paper``
+k/(N/2+1) - 0.5 (the published code's), or ``hz`` k/(N/2) - 0.5 = 2f/sr - 0.5, the
+same coordinate for the same frequency in Hz at every N (:func:`innmf.tf.stft.frequency_coordinate`)."""
 GAUSSIAN_SCALE = 128.0
 """Default scale of Gaussian encoding frequencies: with it their mean |B| (0.80 scale)
 equals the mean of the paper's ladder 2^j, j < 10 (102.3), so both encodings reach
@@ -181,6 +185,7 @@ RULES: dict[str, Callable[[str, Any], Any]] = {
     "optimizer": _choice_rule(OPTIMIZERS),
     "inr_init": _choice_rule(INR_INITS),
     "inr_encoding": _choice_rule(INR_ENCODINGS),
+    "inr_coordinate": _choice_rule(INR_COORDINATES),
     "encoding_scale": _float_rule(0.0, 1e4),
     "inr_seed": _int_rule(0, 2**31 - 1),
     "methods": _methods,
@@ -209,7 +214,8 @@ class Settings(Mapping):
     (``reference``), the fast path (``fast``) or the fastest available (``auto``).
     ``threads`` are torch/BLAS threads per trial: they change iN-NMF's float rounding,
     so they are part of a results store's identity. ``inr_init``, ``inr_encoding``
-    (with ``encoding_scale``) and ``inr_seed`` vary the implicit networks' design and
+    (with ``encoding_scale``), ``inr_coordinate`` (:data:`INR_COORDINATES`) and
+    ``inr_seed`` vary the implicit networks' design and
     draw away from the paper's (chapter "Separating two speakers", the study of
     iN-NMF at its best); ``methods`` chooses which of :data:`METHODS` a trial computes;
     ``refit_solver`` (:data:`REFIT_SOLVERS`) how activations are fitted with W fixed.
@@ -236,6 +242,7 @@ class Settings(Mapping):
     optimizer: str
     inr_init: str
     inr_encoding: str
+    inr_coordinate: str
     encoding_scale: float
     inr_seed: int
     methods: tuple[str, ...]
@@ -310,7 +317,7 @@ class Settings(Mapping):
 
 
 _FIELD_NAMES = tuple(f.name for f in dataclasses.fields(Settings))
-LATER_KEYS: tuple[str, ...] = ("inr_init", "inr_encoding", "encoding_scale", "inr_seed", "methods", "refit_solver")
+LATER_KEYS: tuple[str, ...] = ("inr_init", "inr_encoding", "inr_coordinate", "encoding_scale", "inr_seed", "methods", "refit_solver")
 """Settings added after results were first recorded: a stored manifest without them
 read as the paper's values, which is what those runs computed."""
 
@@ -347,6 +354,7 @@ PAPER = Settings(
     optimizer="rprop",
     inr_init="default",  # the paper's network: PyTorch's nn.Linear initialisation
     inr_encoding="paper",  # B_j = 2^j with random phases
+    inr_coordinate="paper",  # bin k at N -> k/(N/2+1) - 0.5, as the published code
     encoding_scale=GAUSSIAN_SCALE,  # used by inr_encoding="gaussian" only
     inr_seed=0,  # 0: the paper's draw of networks; n > 0: another draw, same trials
     methods=METHODS,

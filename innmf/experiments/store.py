@@ -91,8 +91,8 @@ RESULT_KEYS: tuple[str, ...] = (
 )
 """Settings that change a trial's numbers; a store refuses a run whose values differ."""
 
-DESIGN_KEYS: dict[str, Any] = {"inr_init": "default", "inr_encoding": "paper", "inr_seed": 0,
-                               "refit_solver": "optimizer"}
+DESIGN_KEYS: dict[str, Any] = {"inr_init": "default", "inr_encoding": "paper", "inr_coordinate": "paper",
+                               "inr_seed": 0, "refit_solver": "optimizer"}
 """Settings of the networks' design and draw, added after the first recordings: they
 enter the hash only away from the paper's values (the scale with a Gaussian encoding),
 so a store of the paper's settings keeps its hash."""
@@ -118,7 +118,7 @@ def result_settings(settings: Mapping[str, Any], corpus_spec: str | None = None)
     for key, default in DESIGN_KEYS.items():
         if settings.get(key, default) != default:
             chosen[key] = plain_json(settings[key])
-    if "inr_encoding" in chosen:  # the scale of the Gaussian frequencies matters only with them
+    if chosen.get("inr_encoding") == "gaussian":  # the scale of the Gaussian frequencies matters only with them
         chosen["encoding_scale"] = float(settings["encoding_scale"])
     if corpus_spec is not None:
         chosen["corpus"] = corpus_spec

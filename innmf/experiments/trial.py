@@ -133,7 +133,7 @@ def learn_speaker(
     """
     from innmf.paper.metrics import kl_divergence
     from innmf.models.nmf import nmf
-    from innmf.tf.stft import frequency_coordinate, magnitude
+    from innmf.tf.stft import magnitude
 
     p, K, device = settings["power"], int(settings["rank"]), settings["device"]
     backend = settings.get("backend", "auto")  # "reference": the plain math of innmf.paper
@@ -154,9 +154,9 @@ def learn_speaker(
     opt = {"optimizer": settings["optimizer"], "lr": float(settings["lr"])}
     if "iN-NMF" in methods:
         epochs = int(settings["inr_epochs"])  # only the networks are needed: record the first loss only
-        model.fit(V_train, frequency_coordinate(n_train), epochs=epochs, loss_every=epochs, **opt)
+        model.fit(V_train, inr_coordinates(settings, n_train), epochs=epochs, loss_every=epochs, **opt)
         for n, V in V_at.items():
-            coords = frequency_coordinate(n)
+            coords = inr_coordinates(settings, n)
             out.inr_W[n] = W = np.asarray(model.sample_W(coords))
             if with_kl:  # the paper refits H at every N, the training N included
                 refit = int(settings["refit_epochs"])  # only H is needed: record the first loss only
@@ -182,14 +182,24 @@ def inr_seed(settings: dict[str, Any], seed: int, index: int, slot: int) -> int:
     return trial_seed(seed, index, slot, _INR) if draw == 0 else trial_seed(seed, index, slot, _INR, draw)
 
 
+def inr_coordinates(settings: dict[str, Any], n_fft: int) -> np.ndarray:
+    """The networks' coordinates of the N-point STFT's bins under the settings' ``inr_coordinate``."""
+    from innmf.tf.stft import frequency_coordinate
+
+    return frequency_coordinate(n_fft, aligned=settings.get("inr_coordinate", "paper") == "hz")
+
+
 def implicit_dictionary(settings: dict[str, Any], seed: int) -> Any:
-    """An untrained :class:`~innmf.models.implicit.ImplicitWNMF` of the settings' design (K, h, J, init, encoding)."""
+    """An untrained :class:`~innmf.models.implicit.ImplicitWNMF` of the settings' design (K, h, J, init, encoding;
+    a ``"siren"`` encoding is trained with the networks)."""
     from innmf.models.implicit import ImplicitWNMF
 
+    encoding = settings.get("inr_encoding", "paper")
     return ImplicitWNMF(
         int(settings["rank"]), hidden=int(settings["hidden"]), n_freqs=int(settings["n_freqs"]),
-        init=settings.get("inr_init", "default"), encoding=settings.get("inr_encoding", "paper"),
+        init=settings.get("inr_init", "default"), encoding=encoding,
         encoding_scale=float(settings.get("encoding_scale", GAUSSIAN_SCALE)),
+        trainable_encoding=encoding == "siren",  # SIREN trains its first sine layer
         seed=seed, device=settings["device"], backend=settings.get("backend", "auto"),
     )
 

@@ -76,7 +76,7 @@ class ImplicitWNMF(EstimatorFace, nn.Module):
         n_layers: layers of width h (the paper: 4).
         activation: ``"sin"`` (the paper's) or ``"relu"``.
         init: ``"default"`` (PyTorch's, the paper's) or ``"siren"``.
-        encoding: ``"paper"`` or ``"gaussian"`` (see :class:`innmf.paper.encoding.FourierEncoding`).
+        encoding: ``"paper"``, ``"gaussian"`` or ``"siren"`` (see :class:`innmf.paper.encoding.FourierEncoding`).
         encoding_scale: standard deviation of Gaussian encoding frequencies.
         trainable_encoding: learn the encoding too (the paper freezes it).
         shared_encoding: one encoding for all components (the published code draws one per component).
@@ -118,7 +118,7 @@ class ImplicitWNMF(EstimatorFace, nn.Module):
         self.device = check_device(device)
         self.dtype = check_dtype(dtype)
         self.backend = check_backend(backend)
-        check_choice(encoding, "encoding", ("paper", "gaussian"))
+        check_choice(encoding, "encoding", ("paper", "gaussian", "siren"))
         design = check_networks(rank, hidden, n_freqs, n_layers, activation, init, seed, self.dtype, self.device,
                                 encoding=encoding)
         encoding_scale = check_float(encoding_scale, "encoding_scale", above=0.0)

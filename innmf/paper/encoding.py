@@ -5,7 +5,9 @@ random phases b_j ~ N(0, 1): features [cos(pi 2^j x + b_j), sin(pi 2^j x + b_j)]
 2J network inputs. The published code calls this "random Fourier features" and
 keeps it frozen; each component network draws its own phases. ``n_sets`` reproduces
 that: one set of phases per component, all drawn here in one tensor. Gaussian
-random Fourier features (Tancik et al. 2020) are offered as an alternative.
+random Fourier features (Tancik et al. 2020) are offered as an alternative, and a
+SIREN first layer (Sitzmann et al. 2020), sin(omega_0 (a u + c)) on u = 2x in [-1, 1)
+with a, c ~ U(-1, 1) and omega_0 = 30, meant to be trained (``trainable=True``).
 Used by the chapters "Implicit neural factors" and "Design of the INR".
 """
 
@@ -66,6 +68,10 @@ def max_encoding_frequencies(dtype: torch.dtype = torch.float32) -> int:
     return int(math.floor(math.log2(torch.finfo(dtype).max / (2 * math.pi)))) + 1
 
 
+SIREN_OMEGA = 30.0
+"""omega_0 of a SIREN first layer (Sitzmann et al. 2020's value for inputs in [-1, 1])."""
+
+
 class FourierEncoding(nn.Module):
     """Map scalar coordinates x (P,) to 2J Fourier features.
 
@@ -76,7 +82,11 @@ class FourierEncoding(nn.Module):
         n_freqs: J, the number of frequencies (the paper: 10, so 20 features).
         kind: ``"paper"``: B_j = 2^j and phases b_j ~ N(0, 1);
             ``"gaussian"``: B_j ~ N(0, scale^2) and zero phases (Tancik et al.'s
-            cos(2 pi B' x) with B' ~ N(0, (scale / 2)^2)).
+            cos(2 pi B' x) with B' ~ N(0, (scale / 2)^2));
+            ``"siren"``: a SIREN first layer sin(omega_0 (a u + c)) on u = 2x, a, c ~ U(-1, 1),
+            i.e. B_j = 2 omega_0 a_j / pi and b_j = omega_0 c_j; its cosine half is the
+            same units shifted by pi/2 (the ladder's layout), so 2J sine units share J
+            frequencies. Train it (``trainable=True``), as SIREN does.
         scale: standard deviation of the Gaussian frequencies (``kind="gaussian"``).
         trainable: learn B and b too (the paper keeps them frozen).
         seed: seeds the random draws (phases or Gaussian frequencies).
@@ -104,13 +114,16 @@ class FourierEncoding(nn.Module):
         if kind == "paper":
             freqs = (2.0 ** torch.arange(J, dtype=torch.float64)).expand(S, J).clone()
             phases = torch.randn(S, J, generator=gen, dtype=torch.float64)
+        elif kind == "siren":  # U(-1, 1) draws in float64, as nn.Linear(1, J)'s weight and bias
+            freqs = (2.0 * SIREN_OMEGA / math.pi) * (torch.rand(S, J, generator=gen, dtype=torch.float64) * 2.0 - 1.0)
+            phases = SIREN_OMEGA * (torch.rand(S, J, generator=gen, dtype=torch.float64) * 2.0 - 1.0)
         elif kind == "gaussian":
             if not scale > 0:
                 raise ValueError(f"scale must be positive, got {scale}.")
             freqs = float(scale) * torch.randn(S, J, generator=gen, dtype=torch.float64)
             phases = torch.zeros(S, J, dtype=torch.float64)
         else:
-            raise ValueError(f"Unknown encoding kind {kind!r}; use 'paper' or 'gaussian'.")
+            raise ValueError(f"Unknown encoding kind {kind!r}; use 'paper', 'gaussian' or 'siren'.")
         self.kind = kind
         self.n_freqs = J
         self.n_sets = S

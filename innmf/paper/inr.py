@@ -64,7 +64,7 @@ class ReferenceNetworks(nn.Module):
         init: ``"default"`` (nn.Linear's, the paper's) or ``"siren"`` (U(+-sqrt(6/fan_in)),
             U(+-sqrt(3/fan_in)) after the linear first layer).
         n_freqs: J of the Fourier encoding (2J network inputs).
-        encoding: ``"paper"`` or ``"gaussian"`` (see :class:`FourierEncoding`).
+        encoding: ``"paper"``, ``"gaussian"`` or ``"siren"`` (see :class:`FourierEncoding`).
         encoding_scale: standard deviation of Gaussian encoding frequencies.
         trainable_encoding: learn the encoding too (the paper freezes it).
         shared_encoding: one encoding for all K networks (the published code draws one per network).

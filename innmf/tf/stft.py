@@ -202,7 +202,8 @@ def stft_times(n_frames: int, n_fft: int, sr: float, hop: int | None = None) -> 
     return (np.arange(n_frames) * hop + n_fft / 2) / sr
 
 
-def frequency_coordinate(n_fft: int | None = None, *, hz=None, sr: float | None = None) -> np.ndarray:
+def frequency_coordinate(n_fft: int | None = None, *, hz=None, sr: float | None = None,
+                         aligned: bool = False) -> np.ndarray:
     """The frequency networks' input: the coordinates each model is built for.
 
     * ``frequency_coordinate(n_fft)``: :class:`~innmf.models.implicit.ImplicitWNMF`'s
@@ -215,6 +216,7 @@ def frequency_coordinate(n_fft: int | None = None, *, hz=None, sr: float | None 
 
     Args:
         n_fft: the window size N of an STFT (model 1).
+        aligned: with ``n_fft``, the Hz-aligned coordinate k/(N/2) - 0.5.
         hz: frequencies in Hz, from 0 to the Nyquist frequency (model 2).
         sr: the sample rate the frequencies were analysed at (with ``hz``).
 
@@ -226,8 +228,11 @@ def frequency_coordinate(n_fft: int | None = None, *, hz=None, sr: float | None 
     if n_fft is not None:
         if sr is not None:
             raise TypeError("sr goes with hz=; frequency_coordinate(n_fft) needs no sample rate.")
-        n_bins = check_n_fft(n_fft) // 2 + 1
-        return np.arange(n_bins) / n_bins - 0.5
+        n = check_n_fft(n_fft)
+        n_bins = n // 2 + 1
+        return np.arange(n_bins) / (n / 2 if aligned else n_bins) - 0.5
+    if aligned:
+        raise TypeError("aligned= goes with n_fft; hz= coordinates are already hz / (sr / 2).")
     if sr is None:
         raise TypeError("frequency_coordinate(hz=...) needs the sample rate sr= (the coordinate is hz / (sr / 2)).")
     nyquist = check_float(sr, "sr (the sample rate, Hz)", above=0.0) / 2
