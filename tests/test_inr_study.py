@@ -60,14 +60,17 @@ def test_methods_take_one_canonical_order():
 def test_design_keys_enter_the_hash_only_away_from_the_papers_values():
     paper = get_profile("paper")
     chosen = result_settings(paper)
-    assert not {"inr_init", "inr_encoding", "inr_seed", "encoding_scale"} & set(chosen)
+    assert not {"inr_init", "inr_encoding", "inr_coordinate", "inr_seed", "encoding_scale"} & set(chosen)
     assert settings_hash(result_settings(paper.replace(inr_seed=0, encoding_scale=3.0))) == settings_hash(chosen)
     gaussian = result_settings(paper.replace(inr_encoding="gaussian"))
     assert gaussian["encoding_scale"] == paper.encoding_scale
     hashes = {settings_hash(result_settings(paper.replace(**c)))
               for c in ({}, {"inr_seed": 1}, {"inr_init": "siren"}, {"inr_encoding": "gaussian"},
-                        {"inr_encoding": "gaussian", "encoding_scale": 64.0}, {"methods": ["iN-NMF"]})}
-    assert len(hashes) == 6
+                        {"inr_encoding": "gaussian", "encoding_scale": 64.0}, {"methods": ["iN-NMF"]},
+                        {"inr_encoding": "siren"}, {"inr_coordinate": "hz"})}
+    assert len(hashes) == 8
+    siren = result_settings(paper.replace(inr_encoding="siren"))
+    assert "encoding_scale" not in siren  # the scale draws Gaussian frequencies only
 
 
 def test_a_stored_manifest_without_the_later_keys_reads_as_the_papers():
@@ -107,7 +110,8 @@ def test_another_draw_moves_inmnf_only(trial, full_rows):
     assert moved.any()
 
 
-@pytest.mark.parametrize("changes", [{"inr_init": "siren"}, {"inr_encoding": "gaussian"}])
+@pytest.mark.parametrize("changes", [{"inr_init": "siren"}, {"inr_encoding": "gaussian"},
+                                     {"inr_encoding": "siren", "n_freqs": 4}, {"inr_coordinate": "hz"}])
 def test_design_settings_reach_the_networks(trial, full_rows, changes):
     other = pd.DataFrame(run_trial(tiny(methods=["iN-NMF"], **changes), trial, ["reconstruction"]))
     paper = full_rows[(full_rows["method"] == "iN-NMF") & (full_rows["experiment"] == "reconstruction")]

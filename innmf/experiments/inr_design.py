@@ -14,8 +14,10 @@ The trials are a fixed subset of a recorded reference run of the paper's setting
 (:func:`covering_trials`): taken in the draw's order, distinct speaker pairs, until every
 speaker of the corpus appears twice, so the six speakers of the embedded corpus all enter
 and no pair repeats. Each design's iN-NMF is recomputed on them (``methods=("iN-NMF",)``,
-one resumable results store per design under ``out``); NMF, NMF-interp, NMF-resample and
-the paper's iN-NMF are the reference run's rows of the same trials. The designs, the trial
+one resumable results store per design under ``out``), and so is the paper's design, the
+comparator (``out/paper-rerun``: the reference's recorded iN-NMF differs from this
+package's by float rounding carried through Rprop, :func:`rerun_drift`); NMF, NMF-interp
+and NMF-resample are the reference run's rows of the same trials. The designs, the trial
 rule and the decision rule (:mod:`innmf.report.inr_design`) were committed before the
 recorded run (``results/inr-design/README.md``).
 
@@ -140,7 +142,8 @@ def run_design(
     labels = check_designs(designs)
     trials = covering_trials(reference_pairs(reference))
     base = reference_settings(reference, max(trials) + 1)
-    reproduction_check(reference, out, base, trials[0], workers, progress)
+    run_experiments(base.replace(methods=(PAPER_DESIGN,)), EXPERIMENTS, out=Path(out) / RERUN, workers=workers,
+                    progress=progress, only=trials)
     for label in labels:
         run_experiments(design_settings(base, label), EXPERIMENTS, out=Path(out) / slug(label), workers=workers,
                         progress=progress, only=trials)
@@ -148,48 +151,38 @@ def run_design(
 
 
 RERUN = "paper-rerun"
-"""Folder of the paper's design re-computed by this package on the first covering trial."""
-RERUN_TOLERANCE = {"kl": 1e-4, "sdr": 0.01, "sir": 0.01, "sar": 0.01, "stoi": 1e-4}
-"""Largest |re-run − reference| accepted (KL and STOI relative, the rest in dB): float rounding only."""
+"""Folder of the paper's design re-computed by this package on the covering trials: the comparator."""
 
 
-def reproduction_check(reference: str | os.PathLike, out: str | os.PathLike, base: Settings, trial: int,
-                       workers: int = 1, progress: bool = True) -> pd.DataFrame:
-    """Re-compute the paper's design on one trial and check it matches the reference's rows.
+def rerun_drift(reference: str | os.PathLike, rerun: pd.DataFrame) -> pd.DataFrame:
+    """How far this package's re-run of the paper's design lies from the reference run's recorded iN-NMF.
 
-    The designs are recomputed by this package, the paper's design was recorded by the
-    package of the reference run: were the two to differ, a design's difference would
-    mix its change with the package's. Stored in ``out/paper-rerun``.
+    The designs are computed by this package; the reference's iN-NMF by the package of
+    its day. Rprop's sign steps carry float rounding into differences of ~1e-3 in KL (the
+    first check on trial 0 found up to 8e-4, relative), so the comparator is the re-run
+    and this table says how much the recorded rows would have moved a comparison.
 
     Returns:
-        The re-run's rows beside the reference's (``reference``, ``rerun``, ``error``).
-
-    Raises:
-        ValueError: a metric differs by more than :data:`RERUN_TOLERANCE`, naming it.
+        Per metric: ``n`` (rows compared), ``max_error`` (relative for KL and STOI, absolute
+        dB otherwise) and ``mean_error`` (signed: re-run − reference, same units).
     """
-    rows = run_experiments(base.replace(methods=(PAPER_DESIGN,)), EXPERIMENTS, out=Path(out) / RERUN,
-                           workers=workers, progress=progress, only=[trial])
     ref = load_results(reference)
-    ref = ref[(ref["trial"] == trial) & (ref["method"] == PAPER_DESIGN)]
-    keys = ["experiment", "n_fft", "metric"]
-    both = ref.merge(rows, on=[*keys, "trial"], suffixes=("_ref", "_rerun"))
-    both = both[[*keys, "value_ref", "value_rerun"]].rename(columns={"value_ref": "reference", "value_rerun": "rerun"})
+    ref = ref[ref["method"] == PAPER_DESIGN]
+    keys = ["trial", "experiment", "n_fft", "metric"]
+    both = ref.merge(rerun[rerun["method"] == PAPER_DESIGN], on=keys, suffixes=("_ref", "_rerun"))
     relative = both["metric"].isin(["kl", "stoi"])
-    both["error"] = (both["rerun"] - both["reference"]).abs() / both["reference"].abs().where(relative, 1.0)
-    bad = both[both["error"] > both["metric"].map(RERUN_TOLERANCE).fillna(0.01)]
-    if len(both) != len(ref) or not bad.empty:
-        raise ValueError(f"The paper's design re-computed on trial {trial} differs from the reference run "
-                         f"{reference}:\n{bad.to_string(index=False)}\nThe package changed what the reference "
-                         "computed; record the reference again with this version before comparing designs.")
-    return both
+    signed = (both["value_rerun"] - both["value_ref"]) / both["value_ref"].abs().where(relative, 1.0)
+    return (both.assign(error=signed.abs(), signed=signed).groupby("metric")
+            .agg(n=("error", "size"), max_error=("error", "max"), mean_error=("signed", "mean")).reset_index())
 
 
 def load_design(reference: str | os.PathLike, out: str | os.PathLike) -> pd.DataFrame:
     """The rows of the design study: the reference's methods and every complete design, on the covering trials.
 
     Returns:
-        Tidy rows whose ``method`` is ``NMF``, ``NMF-interp``, ``NMF-resample`` (where the
-        reference has it), ``iN-NMF`` (the paper's design) or a design's label;
+        Tidy rows whose ``method`` is ``NMF``, ``NMF-interp``, ``NMF-resample`` (the
+        reference's, where it has them), ``iN-NMF`` (the paper's design re-computed, see
+        :func:`rerun_drift`) or a design's label; ``df.attrs["drift"]`` :func:`rerun_drift`;
         ``df.attrs["trials"]`` the covering trials, ``df.attrs["incomplete"]`` the designs
         left out because their store lacks some of them.
 
@@ -198,7 +191,17 @@ def load_design(reference: str | os.PathLike, out: str | os.PathLike) -> pd.Data
     """
     trials = covering_trials(reference_pairs(reference))
     reference_rows = load_results(reference)
-    parts, incomplete = [reference_rows[reference_rows["trial"].isin(trials)]], []
+    reference_rows = reference_rows[reference_rows["trial"].isin(trials)]
+    if not (Path(out) / RERUN / "manifest.json").exists():
+        raise ValueError(f"{out} holds no re-run of the paper's design, the comparator; "
+                         f"run `innmf study --design --reference {reference} --out {out}`.")
+    rerun = load_results(Path(out) / RERUN)
+    rerun = rerun[rerun["trial"].isin(trials)]
+    if set(rerun["trial"]) != set(trials):
+        raise ValueError(f"The re-run of the paper's design in {out} lacks trials "
+                         f"{sorted(set(trials) - set(rerun['trial']))}; resume the study.")
+    parts = [reference_rows[reference_rows["method"] != PAPER_DESIGN], rerun]
+    incomplete: list[str] = []
     for label in DESIGNS:
         folder = Path(out) / slug(label)
         if not (folder / "manifest.json").exists():
@@ -210,7 +213,7 @@ def load_design(reference: str | os.PathLike, out: str | os.PathLike) -> pd.Data
             incomplete.append(label)
             continue
         parts.append(rows.assign(method=label))
-    if len(parts) == 1:
+    if len(parts) == 2:
         raise ValueError(f"{out} holds no design; run `innmf study --design --reference {reference} --out {out}`.")
     df = pd.concat(parts, ignore_index=True)
     keys = df.groupby("trial")["trial_key"].nunique()
@@ -218,4 +221,5 @@ def load_design(reference: str | os.PathLike, out: str | os.PathLike) -> pd.Data
         raise ValueError(f"Trials {keys[keys > 1].index.tolist()} differ between the reference and a design "
                          "(other audio or corpus); the study pairs only identical trials.")
     df.attrs["trials"], df.attrs["incomplete"] = trials, incomplete
+    df.attrs["drift"] = rerun_drift(reference, rerun)
     return df.reset_index(drop=True)

@@ -143,6 +143,7 @@ def design_main(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"trials": df.attrs["trials"], "speakers": _speakers(df),
                           "incomplete": df.attrs["incomplete"],
+                          "rerun_drift": df.attrs["drift"].to_dict(orient="records"),
                           "tables": {m: t.to_dict(orient="records") for m, t in tables.items()},
                           "verdicts": decided.to_dict(orient="records")}, indent=2))
     else:
@@ -153,6 +154,8 @@ def design_main(args: argparse.Namespace) -> int:
             print(table.to_string(index=False))
         print()
         print(decided.to_string(index=False))
+        print("\nthe paper's design re-computed (the comparator) against the reference's recorded iN-NMF:")
+        print(df.attrs["drift"].to_string(index=False))
     return 0
 
 
