@@ -16,7 +16,7 @@ setup(
     package_data={"innmf._data": ["*.md"], "innmf._data.speech": ["*.flac", "*.json"],
                   "innmf._data.piano": ["*.flac", "*.json", "*.md"],
                   "innmf._data.music": ["*.json", "*.md", "chorales/*.json", "chorales/*/split.json",
-                                        "chorales/*/*/*.flac",
+                                        "chorales/*/*/*.flac", "chorales/*/*/notes.json",
                                         *(f"{c}/{g}" for c in ("muldjord", "ambience")
                                           for g in ("*.json", "*.md", "*.txt", "*/*.flac"))]},
 )

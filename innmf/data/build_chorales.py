@@ -20,7 +20,11 @@ resampled to 8000 Hz, a 50 ms half-cosine fade-out, all stems of a piece scaled 
 so their sum peaks at 0.5, rounded to 16 bits and written as FLAC. Timbres: ``ensemble``
 (oboe, clarinet, viola, bassoon) and ``piano`` (four grand pianos).
 
-Usage: ``python -m innmf.data.build_chorales [--register] [--subset] [--out PATH]``; needs
+Each piece's score is written beside its stems, ``<timbre>/<piece>/notes.json`` (:func:`voice_notes` per
+voice, the score-informed task of the music experiment); ``--notes`` adds these to a build made before
+they were written, without re-rendering.
+
+Usage: ``python -m innmf.data.build_chorales [--register] [--subset] [--notes] [--out PATH]``; needs
 music21 (``pip install 'innmf[dev]'``) and ``apt-get install fluidsynth fluid-soundfont-gm``.
 The loader is :func:`innmf.data.stems.load_stems` (``default-music``, ``chorales:PATH``).
 """
@@ -43,7 +47,7 @@ from innmf.data.audio import CorpusError, resample
 from innmf.data.paths import data_dir
 from innmf.data.piano_render import RENDER_SR, SOUNDFONT, _package_version, render
 from innmf.data.sources.embedded import pcm_sha256, sha256_file
-from innmf.data.stems import SPLIT_FILE, default_music_dir
+from innmf.data.stems import NOTES_FILE, SPLIT_FILE, default_music_dir
 from innmf.data import stems_build
 from innmf.data.stems_build import verify_stems_build, write_stem
 
@@ -336,6 +340,7 @@ def build_chorales(out: Path, subset: bool = False) -> Path:
         if stale:
             raise CorpusError(f"{folder} holds piece folders not in this build ({stale}); remove them or choose another --out.")
     files: dict[str, Any] = {}
+    notes: dict[str, str] = {}
     entries = []
     with tempfile.TemporaryDirectory() as tmp:
         for piece in pieces:
@@ -347,6 +352,7 @@ def build_chorales(out: Path, subset: bool = False) -> Path:
                     rel = f"{timbre}/{piece['name']}/{voice}.flac"
                     write_stem(out / rel, samples, SR)
                     files[rel] = {"sha256": sha256_file(out / rel), "pcm_sha256": pcm_sha256(samples), "frames": len(samples)}
+            notes.update(write_notes(out, piece["name"], score))
             entries.append({k: piece[k] for k in ("name", "riemenschneider", "bwv", "title", "file", "split")} | {"scale": scales})
     for timbre in TIMBRES:
         (out / timbre / SPLIT_FILE).write_text(json.dumps(chosen, indent=1) + "\n", encoding="utf-8")
@@ -364,21 +370,114 @@ def build_chorales(out: Path, subset: bool = False) -> Path:
         "split": chosen,
         "pieces": entries,
         "files": files,
+        "notes": notes,
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return out
 
 
+def notes_json(name: str, score: Any) -> str:
+    """The text of a piece's ``notes.json``: :func:`voice_notes` of each voice, keyed by stem name.
+
+    Args:
+        name: the piece's name.
+        score: its music21 score (four parts named as :data:`VOICES`).
+
+    Returns:
+        ``{"piece", "tempo_qpm", "excerpt_seconds", "format", "voices": {voice: [[name, key, on, off, velocity],
+        ...]}}`` as JSON text (times in s, quarter = ``TEMPO_QPM``, the notes the stems render).
+    """
+    parts = {p.partName: p for p in score.parts}
+    if list(parts) != list(VOICES):
+        raise CorpusError(f"score of {name} has parts {list(parts)}; the chorale corpus needs exactly {list(VOICES)}.")
+    record = {"piece": name, "tempo_qpm": TEMPO_QPM, "excerpt_seconds": EXCERPT_SECONDS,
+              "format": ["name", "midi_key", "onset_s", "offset_s", "velocity"],
+              "voices": {v.lower(): [list(n) for n in voice_notes(parts[v])] for v in VOICES}}
+    # one note a line: a reader (and a diff) sees the score, not a column of numbers
+    head = "".join(f" {json.dumps(k)}: {json.dumps(v)},\n" for k, v in record.items() if k != "voices")
+    voices = ",\n".join(f"  {json.dumps(v)}: [\n" + ",\n".join(f"   {json.dumps(n)}" for n in ns) + "\n  ]"
+                         for v, ns in record["voices"].items())
+    return "{\n" + head + ' "voices": {\n' + voices + "\n }\n}\n"
+
+
+def write_notes(out: Path, name: str, score: Any) -> dict[str, str]:
+    """Write a piece's ``notes.json`` into each timbre's piece folder.
+
+    Returns:
+        relative path -> SHA-256 of each file written (the manifest's ``notes``).
+    """
+    text, written = notes_json(name, score), {}
+    for timbre in TIMBRES:
+        rel = f"{timbre}/{name}/{NOTES_FILE}"
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        (out / rel).write_text(text, encoding="utf-8")
+        written[rel] = sha256_file(out / rel)
+    return written
+
+
+def add_notes(out: Path) -> Path:
+    """Add the note lists to an existing build (one made before they were written), without re-rendering.
+
+    Each piece of the build's manifest is checked against the registration (same name, Riemenschneider
+    number, BWV and corpus file) and against its stems on disk before its score is parsed, so the notes
+    belong to the audio beside them; the manifest gains ``notes`` (their SHA-256), nothing else changes.
+
+    Args:
+        out: the build folder (``data/music/chorales`` for the committed subset).
+
+    Returns:
+        ``out``.
+    """
+    music21 = _music21()
+    out = Path(out).expanduser()
+    manifest_path = out / MANIFEST
+    if not manifest_path.is_file():
+        raise FileNotFoundError(f"{manifest_path} is missing: {out} is not a chorales build; build one with "
+                                f"`python -m innmf.data.build_chorales --out {out}`.")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    problems = verify_stems_build(out, MANIFEST)
+    if problems:
+        raise CorpusError(f"{out} does not match its manifest ({problems[0]}); rebuild it instead.")
+    registered = {p["name"]: p for p in read_registration()["pieces"]}
+    notes: dict[str, str] = {}
+    for piece in manifest["pieces"]:
+        entry = registered.get(piece["name"])
+        keys = ("riemenschneider", "bwv", "file")
+        if entry is None or any(entry[k] != piece[k] for k in keys):
+            raise CorpusError(f"piece {piece['name']} of {manifest_path} is not the registration's "
+                              f"({ {k: piece.get(k) for k in keys} }); rebuild the corpus.")
+        score = parse({"path": Path(music21.corpus.__file__).parent / piece["file"]})
+        notes.update(write_notes(out, piece["name"], score))
+    manifest["notes"] = notes
+    manifest_path.write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return out
+
+
 def verify_build(folder: Path | None = None) -> list[str]:
-    """Compare a build (default: the committed subset) with its manifest (:func:`innmf.data.stems_build.verify_stems_build`)."""
-    return verify_stems_build(folder or default_music_dir(), MANIFEST)
+    """Compare a build (default: the committed subset) with its manifest (:func:`innmf.data.stems_build.verify_stems_build`),
+    and its note lists with the manifest's ``notes`` where it has them (none: a build made before they were written)."""
+    folder = folder or default_music_dir()
+    problems = verify_stems_build(folder, MANIFEST)
+    listed = json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("notes", {})
+    for rel, digest in listed.items():
+        path = folder / rel
+        problems += ([f"{path}: missing"] if not path.is_file() else
+                     [f"{path}: sha256 differs from {MANIFEST}"] if sha256_file(path) != digest else [])
+    found = sorted(p.relative_to(folder).as_posix() for p in folder.rglob(NOTES_FILE))
+    return problems + [f"{folder / rel}: not in {MANIFEST}" for rel in found if rel not in listed]
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: ``python -m innmf.data.build_chorales [--register] [--subset] [--out PATH]``."""
     parser = stems_build.builder_parser(__doc__.splitlines()[0], "chorales", DEFAULT_OUT, "3 fit + 3 test pieces")
+    parser.add_argument("--notes", action="store_true",
+                        help="only add each piece's notes.json (its score) to an existing build, without re-rendering")
     args = parser.parse_args(argv)
     start = time.perf_counter()
+    if args.notes:
+        out = add_notes(args.out or (default_music_dir() if args.subset else DEFAULT_OUT))
+        print(f"{out}: note lists written for {len(json.loads((out / MANIFEST).read_text())['notes'])} piece folders")
+        return 0
     if args.register:
         record = register_chorales()
         print(f"registered {len(record['pieces'])} of {record['eligible']} eligible chorales (k = {record['k']}) "

@@ -32,6 +32,8 @@ from innmf.data.paths import data_dir
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 PARTS = ("fit", "validation", "test")
 SPLIT_FILE = "split.json"
+NOTES_FILE = "notes.json"
+"""A piece's score beside its stems (``<piece>/notes.json``), for the score-informed task of the music experiment."""
 SILENT_PEAK = 1e-6
 """A stem whose peak magnitude is below this is silent: BSS-eval cannot score a silent reference."""
 FIT_FRACTION, VALIDATION_FRACTION = 0.2, 0.1
@@ -339,3 +341,53 @@ def load_stems(spec: str = "default-music", sr: int = 8000, **options: Any) -> S
                                 "data/music folder. Restore it from git, or rebuild it with "
                                 "`python -m innmf.data.build_chorales --subset`.")
     return read_stems_folder(_timbre_dir(root, merged.get("timbre", TIMBRES[0])), int(sr), label)
+
+
+Note = tuple[str, int, float, float, int]
+"""One note: (name, MIDI key, onset s, note-off s, velocity), as :func:`innmf.data.build_chorales.voice_notes`."""
+
+
+def read_notes(corpus: StemsCorpus, piece: Piece) -> dict[str, list[Note]]:
+    """A piece's note list per source, from ``<piece>/notes.json`` (``{"voices": {source: [[name, key, on, off,
+    velocity], ...]}}``).
+
+    Used by the score-informed task (:mod:`innmf.experiments.music_score`).
+
+    Args:
+        corpus: the corpus the piece belongs to (its spec names the fix when notes are missing).
+        piece: the piece.
+
+    Returns:
+        source -> its notes, one entry per source of the piece (a source may have none).
+
+    Raises:
+        CorpusError: no ``notes.json`` (the error names the command that writes it), or one that does not
+            match the piece's sources or holds a malformed note.
+    """
+    path = next(iter(piece.files.values())).parent / NOTES_FILE
+    if not path.is_file():
+        kind = corpus.spec.partition(":")[0].partition("?")[0]
+        if kind == "default-music":
+            fix = "`python -m innmf.data.build_chorales --notes --subset` (writes them into data/music/chorales)"
+        elif kind == "chorales":
+            fix = (f"`python -m innmf.data.build_chorales --notes --out {corpus.root.parent}` (adds the note lists "
+                   f"to that build without re-rendering), or rebuild it with `python -m innmf.data.build_chorales "
+                   f"--out {corpus.root.parent}`")
+        else:
+            fix = (f"write {path} as {{\"voices\": {{source: [[name, midi_key, onset_s, offset_s, velocity], ...]}}}} "
+                   f"for the sources {list(piece.sources)}")
+        raise CorpusError(f"piece '{piece.name}' has no score ({path} is missing): the score-informed task needs "
+                          f"each piece's note list (chorale builds made before note lists were written have none). Fix: {fix}.")
+    try:
+        voices = json.loads(path.read_text(encoding="utf-8"))["voices"]
+        notes = {s: [(str(n[0]), int(n[1]), float(n[2]), float(n[3]), int(n[4])) for n in voices[s]]
+                 for s in piece.sources}
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, IndexError, ValueError) as err:
+        raise CorpusError(f"{path}: not a note list for the sources {list(piece.sources)} ({type(err).__name__}: "
+                          f"{err}); it needs {{\"voices\": {{source: [[name, key, onset_s, offset_s, velocity], "
+                          "...]}}}.") from None
+    bad = [(s, n) for s, ns in notes.items() for n in ns if not (0 <= n[2] < n[3] and 0 <= n[1] <= 127)]
+    if bad:
+        raise CorpusError(f"{path}: note {bad[0][1]} of '{bad[0][0]}' needs 0 <= onset < offset and a MIDI key "
+                          "in 0..127.")
+    return notes

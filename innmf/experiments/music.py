@@ -59,8 +59,24 @@ PROFILES: dict[str, dict[str, Any]] = {
 """``paper`` is the pre-registered design; ``quick`` (the book) and ``smoke`` (the tests) are smaller."""
 
 
+TASKS = ("supervised", "score-informed")
+"""``supervised``: dictionaries learnt on the fit pieces (the recorded runs); ``score-informed``: each mixture
+factorised alone under its score (:mod:`innmf.experiments.music_score_run`, results/music/ADDENDUM-3.md)."""
+
+
 def music_settings(profile: str = "quick", **overrides: Any) -> dict[str, Any]:
-    """The settings of a profile with overrides; unknown names are an error."""
+    """The settings of a profile with overrides; unknown names are an error.
+
+    ``task`` (:data:`TASKS`) chooses the task; the supervised task's settings carry no ``task`` key, so its
+    store keys and numbers are those of the runs recorded before the score-informed task existed.
+    """
+    task = overrides.pop("task", TASKS[0])
+    if task not in TASKS:
+        raise ValueError(f"Unknown music task {task!r}; use one of {list(TASKS)}.")
+    if task == "score-informed":
+        from innmf.experiments.music_score_run import score_settings
+
+        return score_settings(profile, PAPER, **overrides)
     if profile not in PROFILES:
         raise ValueError(f"Unknown profile {profile!r}; use one of {sorted(PROFILES)}.")
     unknown = sorted(set(overrides) - set(PAPER))
@@ -177,7 +193,9 @@ def run_music(spec: str = "default-music", profile: str = "quick", out: str | os
         workers: local processes.
         progress: progress bars.
         dataset: the name of the data set in the rows (default: the corpus spec).
-        **overrides: settings of :data:`PAPER`.
+        **overrides: settings of :data:`PAPER`; ``task="score-informed"`` runs the unsupervised
+            score-informed task instead (:func:`innmf.experiments.music_score_run.run_score`, its own
+            settings and profiles; rows with a ``task`` column).
 
     Returns:
         Tidy rows: ``dataset``, ``split``, ``piece``, ``method``, ``representation``,
@@ -186,6 +204,10 @@ def run_music(spec: str = "default-music", profile: str = "quick", out: str | os
     settings = music_settings(profile, **overrides)
     sr = int(settings["sr"])
     corpus = load_stems(spec, sr=sr)
+    if settings.get("task") == "score-informed":
+        from innmf.experiments.music_score_run import run_score
+
+        return run_score(corpus, settings, out=out, workers=workers, progress=progress, dataset=dataset)
     root = _open_store(out, _store_key(settings, corpus), settings, corpus.spec) if out is not None else None
     fit = _pieces(corpus, "fit", settings["max_fit"])
     if not fit:
