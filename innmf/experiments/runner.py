@@ -63,6 +63,8 @@ def run_experiments(
     keep_signals: Iterable[int] = (),
     trial_fn: Callable[[TrialTask], tuple[Any, ...]] = run_trial_task,
     only: Sequence[int] | None = None,
+    batched: bool = False,
+    batch_trials: int | None = None,
 ) -> pd.DataFrame:
     """Run (or resume) the reconstruction and/or separation experiments.
 
@@ -91,6 +93,11 @@ def run_experiments(
         only: indices of the draw's trials to run and return (default: all
             ``0 .. n_trials-1``); each is the same trial, with the same seeds, as in a
             full run (the INR design study runs a subset covering every speaker).
+        batched: train the iN-NMF networks of all trials to compute as one grouped model
+            (:mod:`innmf.experiments.batched`, for accelerators); the same store, its
+            iN-NMF numbers equal within float rounding, NMF's bit for bit. In this
+            process only: not with ``workers`` > 1, ``scheduler`` or ``trial_fn``.
+        batch_trials: with ``batched``, trials whose networks train together (None: all).
 
     Returns:
         Tidy per-trial rows (columns ``trial, trial_key, speakers, experiment,
@@ -111,6 +118,10 @@ def run_experiments(
     settings = Settings.from_mapping(settings)
     if threads is not None:
         settings = settings.replace(threads=threads)  # threads change iN-NMF's rounding: part of the hash
+    if batched:
+        from innmf.experiments.batched import check_batched
+
+        check_batched(settings, workers, scheduler, trial_fn, batch_trials)
     if out is not None:
         check_out_folder(out)
     corpus = cached_corpus(settings.corpus)
@@ -126,7 +137,8 @@ def run_experiments(
     records = [t.to_dict() for t in trials]
     if out is None:
         tasks = [TrialTask(settings, trial, experiments) for trial in records]
-        rows = [r for _, (trial_rows, _) in _run(trial_fn, tasks, workers, scheduler, progress, settings)
+        rows = [r for _, (trial_rows, _) in _run(trial_fn, tasks, workers, scheduler, progress, settings,
+                                                 batched, batch_trials)
                 for r in trial_rows]
         return _tidy(rows, experiments)
 
@@ -143,7 +155,8 @@ def run_experiments(
             union = check_experiments([*done, *experiments])
             listen = tuple(listening_sizes(settings)) if int(trial["index"]) in kept and "separation" in union else ()
             todo.append(TrialTask(settings, trial, union, listen))
-        for task, (trial_rows, seconds, *signals) in _run(trial_fn, todo, workers, scheduler, progress, settings):
+        for task, (trial_rows, seconds, *signals) in _run(trial_fn, todo, workers, scheduler, progress, settings,
+                                                          batched, batch_trials):
             store.write_trial(task.trial, task.experiments, trial_rows, seconds=seconds,
                               audio={s: audio[s] for s in task.trial["speakers"]})
             if signals and signals[0]:  # after the rows: a trial killed between the two is replayed, not lost
@@ -154,7 +167,11 @@ def run_experiments(
 
 
 def _run(trial_fn: Callable, tasks: list[TrialTask], workers: int, scheduler: Any, progress: bool,
-         settings: Settings) -> Iterable[tuple[TrialTask, Any]]:
+         settings: Settings, batched: bool = False, batch_trials: int | None = None) -> Iterable[tuple[TrialTask, Any]]:
+    if batched:
+        from innmf.experiments.batched import run_batched
+
+        return run_batched(tasks, settings, progress, batch_trials)
     return map_unordered(trial_fn, tasks, workers=workers, scheduler=scheduler, progress=progress,
                          threads=settings.threads)
 

@@ -112,9 +112,22 @@ class SpeakerModels:
     kl: dict[tuple[str, int], float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class TrainedINR:
+    """One speaker's iN-NMF trained outside :func:`learn_speaker` (the batched runner, :mod:`innmf.experiments.batched`).
+
+    ``model`` is the fitted :class:`~innmf.models.implicit.ImplicitWNMF`, drawn as
+    :func:`implicit_dictionary` draws it; ``H`` the activations already refit at some
+    window sizes N (the others are refit by :func:`learn_speaker` as usual).
+    """
+
+    model: Any
+    H: dict[int, np.ndarray] = field(default_factory=dict)
+
+
 def learn_speaker(
     x: np.ndarray, settings: dict[str, Any], seed: int, slot: int, index: int,
-    with_kl: bool = True,
+    with_kl: bool = True, trained: TrainedINR | None = None,
 ) -> SpeakerModels:
     """Learn one speaker's NMF and iN-NMF dictionaries at every window size.
 
@@ -126,6 +139,8 @@ def learn_speaker(
         index: the trial's index (enters the seeds).
         with_kl: also refit iN-NMF's H at every N and measure both fits' KL (the
             reconstruction experiment); separation alone needs only the W's.
+        trained: the speaker's iN-NMF already fitted (and H refit at some N) elsewhere:
+            then used instead of fitting (and refitting at those N) here.
 
     Returns:
         Dictionaries W at each N for each method of the settings' ``methods`` (all
@@ -150,18 +165,21 @@ def learn_speaker(
 
     n_train = int(settings["train_n_fft"])
     V_train = V_at[n_train] if n_train in V_at else magnitude(x, n_train, power=p)
-    model = implicit_dictionary(settings, inr_seed(settings, seed, index, slot))
+    model = implicit_dictionary(settings, inr_seed(settings, seed, index, slot)) if trained is None else trained.model
     opt = {"optimizer": settings["optimizer"], "lr": float(settings["lr"])}
     if "iN-NMF" in methods:
         epochs = int(settings["inr_epochs"])  # only the networks are needed: record the first loss only
-        model.fit(V_train, inr_coordinates(settings, n_train), epochs=epochs, loss_every=epochs, **opt)
+        if trained is None:
+            model.fit(V_train, inr_coordinates(settings, n_train), epochs=epochs, loss_every=epochs, **opt)
         for n, V in V_at.items():
             coords = inr_coordinates(settings, n)
             out.inr_W[n] = W = np.asarray(model.sample_W(coords))
-            if with_kl:  # the paper refits H at every N, the training N included
+            H = None if trained is None else trained.H.get(n)
+            if with_kl and H is None:  # the paper refits H at every N, the training N included
                 refit = int(settings["refit_epochs"])  # only H is needed: record the first loss only
                 solver = {"optimizer": "mu"} if settings.get("refit_solver") == "mu" else {**opt, **_kernel(settings)}
                 H = np.asarray(model.refit_H(V, coords, epochs=refit, loss_every=refit, **solver))
+            if with_kl:
                 out.kl[("iN-NMF", n)] = kl_divergence(V, W @ H)
     # the transfers' refits start from the paper's draw's H initialisation, whatever inr_seed
     for method in ("NMF-interp", "NMF-resample"):
@@ -430,12 +448,14 @@ def run_trial(
 
 def trial_outputs(
     settings: dict[str, Any], trial: Any, experiments: Sequence[str], corpus: Any = None,
-    listen: Sequence[int] = (),
+    listen: Sequence[int] = (), trained: Sequence[TrainedINR] | None = None,
 ) -> tuple[list[dict[str, Any]], Signals]:
     """:func:`run_trial`'s rows and, at the window sizes ``listen``, the separated signals it scored.
 
     Chapter "Separating two speakers" plays a trial's signals; kept here as they are
     scored, they need no replay (:func:`replay_separation` gives the same, bit for bit).
+
+    ``trained``: both speakers' iN-NMF fitted elsewhere (the batched runner), in slot order.
 
     Returns:
         ``(rows, signals)``: signals (:data:`Signals`) at the sizes of ``listen`` the
@@ -450,7 +470,7 @@ def trial_outputs(
     audio = trial_audio(corpus, trial)
     seed, index = int(settings["seed"]), int(trial.index)
     with_kl = "reconstruction" in experiments
-    speakers = [learn_speaker(x, settings, seed, slot, index, with_kl)
+    speakers = [learn_speaker(x, settings, seed, slot, index, with_kl, None if trained is None else trained[slot])
                 for slot, x in enumerate(audio.train)]
 
     base = {"trial": index, "trial_key": str(trial.key),

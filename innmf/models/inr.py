@@ -31,7 +31,7 @@ from torch import nn
 from innmf.paper.encoding import FourierEncoding, as_coordinates
 from innmf.accel.grouped_mlp import BACKENDS, Workspace, fused_mlp, grouped_linear, resolve_backend
 
-__all__ = ["BACKENDS", "ComponentNetworks"]
+__all__ = ["BACKENDS", "ComponentNetworks", "grouped_forward"]
 
 def _uniform(gen: torch.Generator, shape: tuple[int, ...], bound: float) -> torch.Tensor:
     return (torch.rand(shape, generator=gen, dtype=torch.float64) * 2.0 - 1.0) * bound
@@ -134,29 +134,8 @@ class ComponentNetworks(nn.Module):
         Returns:
             (P, K): component k's value at each point (non-negative unless ``raw``).
         """
-        backend = self.backend
-        K = self.n_components
-        W, b = list(self.weights), list(self.biases)
-        # the first two layers have no activation between them: compose them (tiny
-        # K x 2J x h products) before touching the P points
-        w01 = torch.bmm(W[0], W[1])
-        b01 = torch.baddbmm(b[1][:, None, :], b[0][:, None, :], W[1])[:, 0, :]
-        if not (features.ndim == 2 or (features.ndim == 3 and features.shape[1] == K)):
-            raise ValueError(f"Features must be (P, 2J) or (P, {K}, 2J), got {tuple(features.shape)}.")
-        if backend == "fused":
-            out = fused_mlp(self._workspace, self.activation, features, [w01, *W[2:]], [b01, *b[2:]])
-            return out if raw else nnf.softplus(out)
-        if features.ndim == 2:
-            P = features.shape[0]
-            flat = w01.permute(1, 0, 2).reshape(w01.shape[1], -1)
-            z = torch.addmm(b01.reshape(1, -1), features, flat).view(P, K, -1)
-        else:
-            z = grouped_linear(features, w01, b01)
-        a = self._act(z)
-        for i in range(2, len(W) - 1):
-            a = self._act(grouped_linear(a, W[i], b[i]))
-        out = grouped_linear(a, W[-1], b[-1])[:, :, 0]
-        return out if raw else nnf.softplus(out)
+        return grouped_forward(features, list(self.weights), list(self.biases), self.activation, self.backend,
+                               self._workspace, raw)
 
     def forward(self, coords, raw: bool = False) -> torch.Tensor:
         """Encode coordinates (P,) or (P, 1) and evaluate: returns (P, K)."""
@@ -193,3 +172,52 @@ class ComponentNetworks(nn.Module):
             f"n_components={self.n_components}, hidden={self.hidden}, n_layers={self.n_layers}, "
             f"activation={self.activation!r}, init={self.init!r}, backend={self.backend_name!r}"
         )
+
+
+def grouped_forward(
+    features: torch.Tensor, weights: list[torch.Tensor], biases: list[torch.Tensor], activation: str, backend: str,
+    workspace: Workspace, raw: bool = False,
+) -> torch.Tensor:
+    """Evaluate a stack of grouped networks (:meth:`ComponentNetworks.forward_features`'s computation).
+
+    Shared with :mod:`innmf.models.grouped_fit`, which trains the networks of many
+    models as one group: the same code, hence the same numbers, whatever the group.
+
+    Args:
+        features: (P, 2J) shared or (P, G, 2J) per-network encodings.
+        weights: per layer (G, d_in, d_out), the last with d_out = 1.
+        biases: per layer (G, d_out).
+        activation: ``"sin"`` or ``"relu"``.
+        backend: ``"fused"`` or ``"bmm"`` (resolved, see :func:`resolve_backend`).
+        workspace: the fused backend's buffers for this group.
+        raw: return the last layer's output without the softplus.
+
+    Returns:
+        (P, G): network g's value at each point.
+    """
+    W, b = weights, biases
+    K = W[0].shape[0]
+    # the first two layers have no activation between them: compose them (tiny
+    # K x 2J x h products) before touching the P points
+    w01 = torch.bmm(W[0], W[1])
+    b01 = torch.baddbmm(b[1][:, None, :], b[0][:, None, :], W[1])[:, 0, :]
+    if not (features.ndim == 2 or (features.ndim == 3 and features.shape[1] == K)):
+        raise ValueError(f"Features must be (P, 2J) or (P, {K}, 2J), got {tuple(features.shape)}.")
+    if backend == "fused":
+        out = fused_mlp(workspace, activation, features, [w01, *W[2:]], [b01, *b[2:]])
+        return out if raw else nnf.softplus(out)
+
+    def act(z: torch.Tensor) -> torch.Tensor:
+        return torch.sin(z) if activation == "sin" else torch.relu(z)
+
+    if features.ndim == 2:
+        P = features.shape[0]
+        flat = w01.permute(1, 0, 2).reshape(w01.shape[1], -1)
+        z = torch.addmm(b01.reshape(1, -1), features, flat).view(P, K, -1)
+    else:
+        z = grouped_linear(features, w01, b01)
+    a = act(z)
+    for i in range(2, len(W) - 1):
+        a = act(grouped_linear(a, W[i], b[i]))
+    out = grouped_linear(a, W[-1], b[-1])[:, :, 0]
+    return out if raw else nnf.softplus(out)

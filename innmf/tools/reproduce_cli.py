@@ -28,6 +28,7 @@ examples:
   innmf reproduce --profile paper --corpus timit:/data/TIMIT --scheduler tcp://10.0.0.1:8786 \\
       --device cuda --out results/paper
   innmf reproduce --out results/paper --from-store     # tables from the store only
+  innmf reproduce --profile paper --device cuda --batched --out results/paper-cuda
   innmf reproduce --experiment music --corpus stems:PATH --profile quick --out runs/music --json
 
 Re-running a command resumes it: finished trials in --out are kept and skipped.
@@ -65,6 +66,12 @@ def register(subparsers: Any) -> None:
                    help="address of a running Dask scheduler to send the trials to")
     p.add_argument("--device", default=None,
                    help="where the models run: cpu, cuda or cuda:N (default: the profile's)")
+    p.add_argument("--batched", action="store_true",
+                   help="train the iN-NMF networks of all trials as one grouped model, in this process (for "
+                   "a GPU: --device cuda); the same store and numbers up to float rounding; not with "
+                   "--workers or --scheduler")
+    p.add_argument("--batch-trials", type=int, default=None, metavar="N",
+                   help="with --batched: trials whose networks train together (default: all; fewer use less memory)")
     p.add_argument("--json", action="store_true", help="print one JSON object with the summary rows")
     p.add_argument("--from-store", action="store_true",
                    help="compute nothing: rebuild the tables from the store in --out")
@@ -96,6 +103,9 @@ def check_device(device: str) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run ``innmf reproduce``; return the exit status."""
+    if getattr(args, "batched", False) and (args.experiment == "music" or args.from_store):
+        raise ValueError("--batched trains the speech experiments' networks: not with --experiment music or "
+                         "--from-store.")
     if args.experiment == "music":
         from innmf.tools.music_cli import run_music_command
 
@@ -118,6 +128,8 @@ def main(args: argparse.Namespace) -> int:
                   "left as they are.", file=sys.stderr)
     else:
         settings = settings_from_args(args)
+        if args.batch_trials is not None and not args.batched:
+            raise ValueError("--batch-trials needs --batched.")
         if args.scheduler is None:
             check_device(settings["device"])
         if args.out is None:
@@ -125,7 +137,8 @@ def main(args: argparse.Namespace) -> int:
         try:
             with _terminate_as_interrupt():
                 df = run_experiments(settings, experiments, out=args.out, workers=args.workers,
-                                     scheduler=args.scheduler, progress=not args.quiet)
+                                     scheduler=args.scheduler, progress=not args.quiet, batched=args.batched,
+                                     batch_trials=args.batch_trials)
         except KeyboardInterrupt as stop:
             signum = getattr(stop, "signum", signal.SIGINT)
             print(f"innmf reproduce: stopped by {signal.Signals(signum).name}; the finished trials are "
