@@ -22,7 +22,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -114,9 +114,16 @@ def _learn(task: tuple[System, str, np.ndarray, dict[str, Any]]) -> Dictionary:
     return learn_dictionary(system, x, settings, seed=int(settings["seed"]))
 
 
-def _separate_piece(task: tuple[str, str, dict[str, np.ndarray], dict[str, Dictionary], dict[str, Any]]
-                    ) -> list[dict[str, Any]]:
-    name, part, stems, dictionaries, settings = task
+def piece_rows(name: str, part: str, stems: dict[str, np.ndarray], settings: dict[str, Any],
+               chosen: Sequence[System], models_of: Callable[[System, Any, list[str], float], list[np.ndarray]],
+               ) -> list[dict[str, Any]]:
+    """Rows of one piece: the floor, then per representation its oracle and every chosen system.
+
+    The supervised task and the score-informed one (:mod:`innmf.experiments.music_score_run`)
+    differ only in how a system models each source (``models_of(system, analysis, sources,
+    duration)``, one compressed-magnitude model per source); masks, inversion and scores
+    are shared. One row per (method, representation, source, metric).
+    """
     sr, p = float(settings["sr"]), float(settings["power"])
     sources = list(stems)
     S = np.stack([stems[s] for s in sources])
@@ -130,16 +137,24 @@ def _separate_piece(task: tuple[str, str, dict[str, np.ndarray], dict[str, Dicti
                          "metric": metric, "value": float(v)} for src, v in zip(sources, values))
 
     add("floor", "none", [mixture / len(sources)] * len(sources))
-    reps = dict.fromkeys(sys.representation for sys in systems(settings))
-    for rep in reps:
+    for rep in dict.fromkeys(s.representation for s in chosen):
         an = analyse(rep, mixture, sr, settings["cqt"])
         oracle = [np.abs(stem_coefficients(an, s, sr, settings["cqt"])) ** p for s in S]
         add("oracle", rep, masked_estimates(an, oracle, p))
-        for system in (s for s in systems(settings) if s.representation == rep):
-            dicts = [dictionaries[f"{system.label} || {src}"] for src in sources]
-            models = source_models(system, an, dicts, duration, settings, seed=int(settings["seed"]))
-            add(system.method, rep, masked_estimates(an, models, p))
+        for system in (s for s in chosen if s.representation == rep):
+            add(system.method, rep, masked_estimates(an, models_of(system, an, sources, duration), p))
     return rows
+
+
+def _separate_piece(task: tuple[str, str, dict[str, np.ndarray], dict[str, Dictionary], dict[str, Any]]
+                    ) -> list[dict[str, Any]]:
+    name, part, stems, dictionaries, settings = task
+
+    def models_of(system: System, an: Any, sources: list[str], duration: float) -> list[np.ndarray]:
+        dicts = [dictionaries[f"{system.label} || {src}"] for src in sources]
+        return source_models(system, an, dicts, duration, settings, seed=int(settings["seed"]))
+
+    return piece_rows(name, part, stems, settings, systems(settings), models_of)
 
 
 def store_key(spec: str, overrides: dict[str, Any]) -> str:

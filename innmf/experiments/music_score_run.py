@@ -27,8 +27,7 @@ import numpy as np
 import pandas as pd
 
 from innmf.data.stems import StemsCorpus, read_notes
-from innmf.experiments.music_fit import System, masked_estimates, score
-from innmf.experiments.music_reps import analyse, stem_coefficients
+from innmf.experiments.music_fit import System
 from innmf.experiments.music_score import score_models
 from innmf.experiments.parallel import map_unordered
 from innmf.experiments.store_files import atomic_write_text
@@ -90,28 +89,14 @@ def score_systems(settings: dict[str, Any]) -> list[System]:
 def separate_scored_piece(task: tuple[str, str, dict[str, np.ndarray], dict[str, list], dict[str, Any]]
                           ) -> list[dict[str, Any]]:
     """Rows of one piece: the floor, then per representation its oracle and every system (one row per source, metric)."""
+    from innmf.experiments.music import piece_rows
+
     name, part, stems, notes, settings = task
-    sr, p = float(settings["sr"]), float(settings["power"])
-    sources = list(stems)
-    S = np.stack([stems[s] for s in sources])
-    mixture = S.sum(axis=0)
-    rows: list[dict[str, Any]] = []
 
-    def add(method: str, rep: str, estimates: list[np.ndarray]) -> None:
-        for metric, values in score(S, estimates, sr).items():
-            rows.extend({"split": part, "piece": name, "method": method, "representation": rep, "source": src,
-                         "metric": metric, "value": float(v)} for src, v in zip(sources, values))
+    def models_of(system: System, an: Any, sources: list[str], duration: float) -> list[np.ndarray]:
+        return score_models(system, an, notes, sources, duration, settings, seed=int(settings["seed"]))[0]
 
-    add("floor", "none", [mixture / len(sources)] * len(sources))
-    chosen = score_systems(settings)
-    for rep in dict.fromkeys(s.representation for s in chosen):
-        an = analyse(rep, mixture, sr, settings["cqt"])
-        add("oracle", rep, masked_estimates(an, [np.abs(stem_coefficients(an, s, sr, settings["cqt"])) ** p
-                                                 for s in S], p))
-        for system in (s for s in chosen if s.representation == rep):
-            models, _ = score_models(system, an, notes, sources, len(mixture) / sr, settings, seed=int(settings["seed"]))
-            add(system.method, rep, masked_estimates(an, models, p))
-    return rows
+    return piece_rows(name, part, stems, settings, score_systems(settings), models_of)
 
 
 def run_score(corpus: StemsCorpus, settings: dict[str, Any], out: str | os.PathLike | None = None, workers: int = 1,
