@@ -169,6 +169,24 @@ def recorded_study() -> Any | None:
     return load_study(reference, study)
 
 
+RECORDED_DESIGN = "results/inr-design"
+"""The recorded INR design study (``innmf study --design``), paired with :data:`RECORDED_RUN`."""
+
+
+def recorded_design() -> Any | None:
+    """The recorded design study's rows (:func:`innmf.experiments.inr_design.load_design`), or None without it.
+
+    Chapter "Reconstruction across window sizes", section on the network's design.
+    """
+    from innmf.experiments.inr_design import RERUN, load_design
+
+    root = repository_root() or Path.cwd()
+    study, reference = root / RECORDED_DESIGN, root / RECORDED_RUN
+    if not (reference / "manifest.json").exists() or not (study / RERUN / "manifest.json").exists():
+        return None
+    return load_design(reference, study)
+
+
 def recorded_study_costs() -> Any:
     """What each setting of the recorded study changed and its median seconds per trial (chapter "Separating two speakers")."""
     from innmf.experiments.inr_study import study_settings_table

@@ -20,7 +20,7 @@ from innmf.experiments.runner import run_experiments
 from innmf.experiments.settings import get_profile
 from innmf.experiments.trial import implicit_dictionary, inr_coordinates
 from innmf.paper.encoding import SIREN_OMEGA, FourierEncoding
-from innmf.report.inr_design import design_summary, design_table, verdicts
+from innmf.report.inr_design import design_summary, design_table, verdict_sentences, verdicts
 from innmf.tf.stft import frequency_coordinate
 
 REFERENCE = "results/paper-embedded"
@@ -188,3 +188,11 @@ def test_every_design_changes_one_thing_from_the_papers():
         assert changed.methods == ("iN-NMF",)
         differ = {k for k in paper.to_dict() if changed[k] != paper[k]} - {"methods"}
         assert differ == set(changes), label
+
+
+def test_the_verdict_sentences_name_each_design_and_the_sizes(simulated):
+    lines = verdict_sentences(verdicts(simulated))
+    assert lines[0].startswith("J = 8: ") and "KL transfer better (at N = 512)" in lines[0]
+    assert "SDR fit better" in lines[0]
+    assert lines[1] == ("SIREN: KL fit no difference shown; KL transfer no difference shown; "
+                        "SDR fit no difference shown; SDR transfer no difference shown")

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from innmf.report.format import typeset_minus
 from innmf.report.stats import holm
 from innmf.report.transfer import estimand_summary
 
@@ -97,7 +98,8 @@ def design_table(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
 
     KL as ratios against the paper's design (below 1: the design fits or transfers
     better), SDR as differences in dB (above 0: better). Each cell is the estimate with
-    its speaker-level interval; ``*`` marks a Holm-significant one.
+    its speaker-level interval (U+2212 minus signs, as the book prints them); ``*`` marks
+    a Holm-significant one.
 
     Returns:
         Columns ``design``, ``fit at N0`` and ``transfer to N`` per window size N.
@@ -113,7 +115,21 @@ def design_table(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
         text = (f"{est:.3f} [{low:.3f}, {high:.3f}]{mark}" if ratio
                 else f"{est:+.2f} [{low:+.2f}, {high:+.2f}]{mark}")
         column = "fit at N0" if row["estimand"] == "fit" else f"transfer to {int(row['n_fft'])}"
-        out.setdefault(row["design"], {"design": row["design"]})[column] = text
+        out.setdefault(row["design"], {"design": row["design"]})[column] = typeset_minus(text)
     table = pd.DataFrame(list(out.values()))
     transfers = sorted((c for c in table.columns if c.startswith("transfer")), key=lambda c: int(c.split()[-1]))
     return table[["design", "fit at N0", *transfers]]
+
+
+def verdict_sentences(decided: pd.DataFrame) -> list[str]:
+    """One sentence per design from :func:`verdicts`, e.g. ``"J = 8: KL fit better; KL transfer worse (at 512, 1000); ..."``."""
+    words = {"kl": "KL", "sdr": "SDR"}
+    out = []
+    for design, rows in decided.groupby("design", sort=False):
+        parts = []
+        for _, row in rows.iterrows():
+            sizes = row["better_at"] + row["worse_at"]
+            where = f" (at N = {', '.join(str(n) for n in sorted(sizes))})" if row["estimand"] == "transfer" and sizes else ""
+            parts.append(f"{words[row['metric']]} {row['estimand']} {row['verdict']}{where}")
+        out.append(f"{design}: " + "; ".join(parts))
+    return out
