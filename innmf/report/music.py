@@ -28,7 +28,7 @@ leans on the validation pieces' choice).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -155,6 +155,24 @@ def _verdict(r: dict[str, Any]) -> str:
     return f"no difference shown (interval {signed(2)(r['low'])} to {signed(2)(r['high'])} dB)"
 
 
+def holm_bound(table: pd.DataFrame, n_registered: int) -> pd.DataFrame:
+    """The endpoint table judged as if every registered endpoint were recorded (a family recorded in part).
+
+    Whatever the unrecorded endpoints' p-values, Holm over all ``n_registered`` endpoints adjusts each
+    recorded p to at most ``n_registered`` x p (Bonferroni bounds Holm), so a verdict that holds at this
+    bound cannot be overturned by the endpoints still to come; one that does not is provisional.
+
+    Returns:
+        ``table`` with ``p_holm`` replaced by the bound and ``verdict`` recomputed from it.
+    """
+    if n_registered < len(table):
+        raise ValueError(f"{len(table)} endpoints recorded but only {n_registered} registered.")
+    out = table.copy()
+    out["p_holm"] = np.minimum(1.0, out["p"] * n_registered)
+    out["verdict"] = [_verdict(r) for r in out.to_dict("records")]
+    return out
+
+
 def claim_verdict(table: pd.DataFrame) -> dict[str, str]:
     """Per data set, the claim "irregular data factorise better without a grid" from the endpoint table.
 
@@ -232,6 +250,40 @@ def comparator_sensitivity(rows: pd.DataFrame, comparators: dict[str, str] | Non
     return table.sort_values(["dataset", "representation", "test_rank"]).reset_index(drop=True) if len(table) else table
 
 
+def task_contrast(rows: pd.DataFrame, reference: pd.DataFrame, split: str = "test") -> pd.DataFrame:
+    """Secondary, not judged (ADDENDUM-3.md): each system of one task minus the same system of another on the same pieces.
+
+    What a score buys in place of training pieces: per data set (as recorded, :func:`base_dataset`) and
+    system present in both, the mean over the shared ``split`` pieces of the paired SDR difference, with its
+    unadjusted 95 % t interval. The floor, identical in both, is left out.
+
+    Args:
+        rows: one task's rows (e.g. the score-informed run's, named by :func:`task_named` or not).
+        reference: the other task's rows on the same pieces (the supervised run, ``rows.csv``).
+
+    Returns:
+        Columns ``dataset``, ``system``, ``pieces``, ``task_sdr``, ``reference_sdr``, ``delta``, ``low``, ``high``.
+    """
+    mine = piece_scores(rows.assign(dataset=base_dataset(rows)))
+    theirs = piece_scores(reference.assign(dataset=base_dataset(reference)))
+    out = []
+    for dataset, group in mine.groupby(level="dataset"):
+        if dataset not in theirs.index.get_level_values("dataset"):
+            continue
+        a = group.xs(split, level="split").droplevel("dataset")
+        b = theirs.xs((dataset, split), level=("dataset", "split"))
+        pieces = a.index.intersection(b.index)
+        for system in [c for c in a.columns if c in b.columns and not c.startswith("floor | ")]:
+            diff = (a.loc[pieces, system] - b.loc[pieces, system]).dropna()
+            low, high, _ = _interval(diff.to_numpy())
+            out.append({"dataset": dataset, "system": system, "pieces": len(diff),
+                        "task_sdr": float(a.loc[diff.index, system].mean()),
+                        "reference_sdr": float(b.loc[diff.index, system].mean()),
+                        "delta": float(diff.mean()), "low": low, "high": high})
+    return pd.DataFrame(out, columns=["dataset", "system", "pieces", "task_sdr", "reference_sdr", "delta", "low",
+                                      "high"])
+
+
 def summary(rows: pd.DataFrame, split: str = "test") -> pd.DataFrame:
     """Per data set and system: mean over pieces of SDR, SI-SDR, SIR and SAR, and the SDR gain over the floor.
 
@@ -252,10 +304,22 @@ def summary(rows: pd.DataFrame, split: str = "test") -> pd.DataFrame:
 
 
 RECORDED = {"chorales": ("results", "music", "rows.csv"), "addendum-1": ("results", "music", "addendum-rows.csv"),
-            "addendum-2": ("results", "music", "addendum-2-rows.csv")}
+            "addendum-2": ("results", "music", "addendum-2-rows.csv"),
+            "addendum-3": ("results", "music", "addendum-3-rows.csv")}
 """The recorded runs kept in the repository, one Holm family each (results/music/README.md): the
-pre-registered chorale run (PREREGISTRATION.md), the recorded stems and ambience of ADDENDUM-1.md and
-the sinusoidal points of ADDENDUM-2.md."""
+pre-registered chorale run (PREREGISTRATION.md), the recorded stems and ambience of ADDENDUM-1.md,
+the sinusoidal points of ADDENDUM-2.md and the unsupervised, score-informed task of ADDENDUM-3.md."""
+REGISTERED = {"chorales": ("chorales-ensemble", "chorales-piano"), "addendum-1": ("muldjord-stems", "ambience-speech"),
+              "addendum-2": ("chorales-ensemble", "chorales-piano", "muldjord-stems", "ambience-speech"),
+              "addendum-3": ("chorales-ensemble", "chorales-piano")}
+"""Each family's pre-registered data sets, as its rows name them (before :func:`task_named`): a data set
+registered and absent from the rows is reported as not yet recorded (:func:`unrecorded`)."""
+TASKS = {"addendum-3": "score-informed"}
+"""Families of another task than the supervised one (their rows carry a ``task`` column): each data set of
+such a run is named with its task, e.g. ``chorales-ensemble (score-informed)`` (:func:`task_named`), so its
+rows, comparator, Holm family and claim stay apart from the supervised runs' on the same pieces and methods."""
+SUPERVISED = tuple(f for f in RECORDED if f not in TASKS)
+"""The recorded families of the supervised task (chapter 7 presents them together, the others in sections of their own)."""
 BORROWS = {"addendum-2": ("chorales", "addendum-1")}
 """Runs that computed only new systems on the pieces of earlier runs (ADDENDUM-2.md: the sinusoidal
 points, with the floor and the oracle): their family reads the grid candidates of its data sets from
@@ -263,7 +327,31 @@ those runs' rows, so the comparator is chosen among the same systems on the same
 ROW_KEY = ["dataset", "split", "piece", "method", "representation", "source", "metric"]
 
 
-def _rows_files() -> dict[str, pd.DataFrame]:
+def task_named(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows with each data set of a task other than the supervised one named with it.
+
+    ``chorales-ensemble`` rows whose ``task`` is ``score-informed`` become ``chorales-ensemble (score-informed)``;
+    rows without a ``task`` column, or with ``supervised``, are returned as they are.
+    """
+    if "task" not in rows.columns:
+        return rows
+    other = rows["task"].notna() & (rows["task"].astype(str) != "supervised")
+    if not other.any():
+        return rows
+    out = rows.copy()
+    out.loc[other, "dataset"] = out.loc[other, "dataset"].astype(str) + " (" + out.loc[other, "task"].astype(str) + ")"
+    return out
+
+
+def base_dataset(rows: pd.DataFrame) -> pd.Series:
+    """Each row's data set as recorded, without the task :func:`task_named` added to its name."""
+    if "task" not in rows.columns:
+        return rows["dataset"].astype(str)
+    return pd.Series([d.removesuffix(f" ({t})") if isinstance(t, str) else d
+                      for d, t in zip(rows["dataset"].astype(str), rows["task"])], index=rows.index)
+
+
+def _raw_files() -> dict[str, pd.DataFrame]:
     from innmf.data.paths import repository_root
 
     root = repository_root()
@@ -271,6 +359,23 @@ def _rows_files() -> dict[str, pd.DataFrame]:
         return {}
     paths = {family: root.joinpath(*parts) for family, parts in RECORDED.items()}
     return {family: pd.read_csv(path) for family, path in paths.items() if path.exists()}
+
+
+def _rows_files() -> dict[str, pd.DataFrame]:
+    return {family: task_named(rows) for family, rows in _raw_files().items()}
+
+
+def unrecorded(family: str, rows: pd.DataFrame | None = None) -> list[str]:
+    """The family's pre-registered data sets (:data:`REGISTERED`) that its rows do not hold.
+
+    Args:
+        family: a key of :data:`RECORDED`.
+        rows: the family's rows (default: the recorded file, none when it is absent).
+    """
+    if rows is None:
+        rows = _raw_files().get(family)
+    present = set() if rows is None else set(base_dataset(rows))
+    return [d for d in REGISTERED[family] if d not in present]
 
 
 def recorded_runs() -> dict[str, pd.DataFrame]:
@@ -297,25 +402,28 @@ def recorded_runs() -> dict[str, pd.DataFrame]:
     return runs
 
 
-def recorded_rows() -> pd.DataFrame | None:
-    """Every recorded run's rows together, each (piece, system, source, metric) once, or None when there are none."""
-    files = _rows_files()
+def recorded_rows(families: Sequence[str] | None = None) -> pd.DataFrame | None:
+    """Every recorded run's rows together (or those of ``families``), each (piece, system, source, metric) once,
+    or None when there are none. A task other than the supervised one is in its data sets' names
+    (:func:`task_named`), so its rows never merge with the supervised rows of the same pieces and methods."""
+    files = {f: r for f, r in _rows_files().items() if families is None or f in families}
     return pd.concat(files.values(), ignore_index=True).drop_duplicates(ROW_KEY, ignore_index=True) if files else None
 
 
-def recorded_endpoint() -> pd.DataFrame | None:
-    """The primary endpoint of every recorded run, each judged within its own family (its Holm
+def recorded_endpoint(families: Sequence[str] | None = None) -> pd.DataFrame | None:
+    """The primary endpoint of every recorded run (or of ``families``), each judged within its own family (its Holm
     adjustment and its comparators chosen on its validation pieces); a ``family`` column says which."""
-    runs = recorded_runs()
+    runs = {f: r for f, r in recorded_runs().items() if families is None or f in families}
     if not runs:
         return None
     return pd.concat([endpoint(rows).assign(family=family) for family, rows in runs.items()], ignore_index=True)
 
 
-def recorded_claims() -> dict[str, dict[str, str]]:
+def recorded_claims(families: Sequence[str] | None = None) -> dict[str, dict[str, str]]:
     """Each recorded family's claim per data set (:func:`claim_verdict` within the family), so that a later
-    family on the same data sets (ADDENDUM-2.md) reports its own claim and leaves the earlier ones as judged."""
-    table = recorded_endpoint()
+    family on the same data sets (ADDENDUM-2.md) reports its own claim and leaves the earlier ones as judged;
+    a family of another task (ADDENDUM-3.md) names its data sets with it, e.g. ``chorales-ensemble (score-informed)``."""
+    table = recorded_endpoint(families)
     if table is None:
         return {}
     return {str(family): claim_verdict(part) for family, part in table.groupby("family", sort=False)}
