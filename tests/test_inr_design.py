@@ -196,3 +196,17 @@ def test_the_verdict_sentences_name_each_design_and_the_sizes(simulated):
     assert "SDR fit better" in lines[0]
     assert lines[1] == ("SIREN: KL fit no difference shown; KL transfer no difference shown; "
                         "SDR fit no difference shown; SDR transfer no difference shown")
+
+
+def test_the_recorded_study_is_complete_and_its_readme_is_current():
+    from pathlib import Path
+
+    from innmf.chapters import recorded_design
+
+    df = recorded_design()
+    assert df is not None and df.attrs["incomplete"] == []
+    assert set(DESIGNS) <= set(df["method"]) and df.attrs["trials"] == [0, 1, 2, 4, 9, 19]
+    summary = design_summary(df, list(DESIGNS))
+    readme = Path("results/inr-design/README.md").read_text()
+    for line in verdict_sentences(verdicts(summary)):  # README written by write_results.py from these stores
+        assert f"- {line}" in readme
