@@ -175,10 +175,12 @@ def test_holm_runs_over_one_family_per_metric_and_estimand(simulated):
 def test_the_table_reads_ratios_and_differences(simulated):
     kl = design_table(simulated, "kl").set_index("design")
     ratio = float(kl.loc["J = 8", "transfer to 512"].split()[0])
-    assert ratio == pytest.approx(math.exp(-0.1), abs=0.01) and kl.loc["J = 8", "transfer to 512"].endswith("*")
+    assert ratio == pytest.approx(math.exp(-0.1), abs=0.01) and kl.loc["J = 8", "Holm p < 0.05"] == "512"
+    assert kl.loc["SIREN", "Holm p < 0.05"] == "none"
     sdr = design_table(simulated, "sdr").set_index("design")
     assert sdr.loc["J = 8", "fit at N0"].startswith("+1.00")
-    assert list(kl.columns) == ["fit at N0", *(f"transfer to {n}" for n in (512, 1000, 1500, 2500, 4096))]
+    assert list(kl.columns) == ["fit at N0", *(f"transfer to {n}" for n in (512, 1000, 1500, 2500, 4096)),
+                                "Holm p < 0.05"]
 
 
 def test_every_design_changes_one_thing_from_the_papers():

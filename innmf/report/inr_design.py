@@ -98,27 +98,32 @@ def design_table(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
 
     KL as ratios against the paper's design (below 1: the design fits or transfers
     better), SDR as differences in dB (above 0: better). Each cell is the estimate with
-    its speaker-level interval (U+2212 minus signs, as the book prints them); ``*`` marks
-    a Holm-significant one.
+    its unadjusted speaker-level interval (U+2212 minus signs, as the book prints them);
+    the last column names where the Holm-adjusted p is below :data:`ALPHA` ("fit" for N0,
+    the window sizes of the transfers).
 
     Returns:
-        Columns ``design``, ``fit at N0`` and ``transfer to N`` per window size N.
+        Columns ``design``, ``fit at N0``, ``transfer to N`` per window size N, ``Holm p < 0.05``.
     """
     rows = summary[summary["metric"] == metric]
     if rows.empty:
         raise ValueError(f"no {metric!r} rows in the summary; it has {sorted(set(summary['metric']))}.")
     ratio = rows["scale"].iloc[0] == "log"
     out: dict[str, dict[str, Any]] = {}
+    significant: dict[str, list[str]] = {}
     for _, row in rows.iterrows():
-        mark = "*" if row["p_holm"] < ALPHA else ""
         low, est, high = (_shown(row, k) for k in ("low", "estimate", "high"))
-        text = (f"{est:.3f} [{low:.3f}, {high:.3f}]{mark}" if ratio
-                else f"{est:+.2f} [{low:+.2f}, {high:+.2f}]{mark}")
-        column = "fit at N0" if row["estimand"] == "fit" else f"transfer to {int(row['n_fft'])}"
+        text = (f"{est:.3f} [{low:.3f}, {high:.3f}]" if ratio
+                else f"{est:+.2f} [{low:+.2f}, {high:+.2f}]")
+        fit = row["estimand"] == "fit"
+        column = "fit at N0" if fit else f"transfer to {int(row['n_fft'])}"
         out.setdefault(row["design"], {"design": row["design"]})[column] = typeset_minus(text)
+        if row["p_holm"] < ALPHA:
+            significant.setdefault(row["design"], []).append("fit" if fit else str(int(row["n_fft"])))
     table = pd.DataFrame(list(out.values()))
     transfers = sorted((c for c in table.columns if c.startswith("transfer")), key=lambda c: int(c.split()[-1]))
-    return table[["design", "fit at N0", *transfers]]
+    table["Holm p < 0.05"] = [", ".join(significant.get(d, [])) or "none" for d in table["design"]]
+    return table[["design", "fit at N0", *transfers, "Holm p < 0.05"]]
 
 
 def verdict_sentences(decided: pd.DataFrame) -> list[str]:

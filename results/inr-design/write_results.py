@@ -54,7 +54,8 @@ def main() -> None:
         "### KL: ratio against the paper's design (under 1 favours the design)", "", md(design_table(summary, "kl")),
         "### SDR: difference from the paper's design (dB; over 0 favours the design)", "",
         md(design_table(summary, "sdr")),
-        "`*`: Holm-adjusted p below 0.05, one family per (metric, estimand) over all designs and window sizes.", "",
+        "Intervals unadjusted; `Holm p < 0.05` names where the Holm-adjusted p (one family per (metric, estimand) "
+        "over all designs and window sizes) is below 0.05.", "",
         "### Verdicts (the pre-registered rule)", "", *(f"- {line}" for line in verdict_sentences(verdicts(summary))), "",
         "### The comparator against the recorded run's own iN-NMF (same trials)", "",
         md(drift.reset_index().round(6)),
