@@ -381,7 +381,11 @@ def test_sigterm_and_ctrl_c_print_one_line_and_resume(tmp_path, signum, workers)
         import sys
         from slowtrial import slow
         import innmf.experiments.runner as runner
-        runner.run_experiments.__defaults__ = (*runner.run_experiments.__defaults__[:-1], slow)
+        # trial_fn's default, found by name: parameters added after it must not shift it
+        code, defaults = runner.run_experiments.__code__, list(runner.run_experiments.__defaults__)
+        names = code.co_varnames[:code.co_argcount][-len(defaults):]
+        defaults[names.index("trial_fn")] = slow
+        runner.run_experiments.__defaults__ = tuple(defaults)
         from innmf.tools.cli import main
         if __name__ == "__main__":
             sys.exit(main(sys.argv[1:]))
