@@ -102,9 +102,9 @@ def covering_trials(pairs: Sequence[tuple[str, str]], per_speaker: int = PER_SPE
                      "with distinct pairs; record a reference run with more trials.")
 
 
-def reference_pairs(reference: str | os.PathLike) -> list[tuple[str, str]]:
-    """The reference run's speaker pairs, trial 0 first (from its stored rows)."""
-    rows = load_results(reference).drop_duplicates("trial").sort_values("trial")
+def reference_pairs(reference: str | os.PathLike, rows: pd.DataFrame | None = None) -> list[tuple[str, str]]:
+    """The reference run's speaker pairs, trial 0 first (from its stored rows, or ``rows`` already read)."""
+    rows = (load_results(reference) if rows is None else rows).drop_duplicates("trial").sort_values("trial")
     if list(rows["trial"]) != list(range(len(rows))):
         raise ValueError(f"The reference run {reference} lacks trials {sorted(set(range(rows['trial'].max() + 1)) - set(rows['trial']))}; "
                          "resume it first (`innmf reproduce ... --out` with the same settings).")
@@ -154,7 +154,7 @@ RERUN = "paper-rerun"
 """Folder of the paper's design re-computed by this package on the covering trials: the comparator."""
 
 
-def rerun_drift(reference: str | os.PathLike, rerun: pd.DataFrame) -> pd.DataFrame:
+def rerun_drift(reference: str | os.PathLike, rerun: pd.DataFrame, rows: pd.DataFrame | None = None) -> pd.DataFrame:
     """How far this package's re-run of the paper's design lies from the reference run's recorded iN-NMF.
 
     The designs are computed by this package; the reference's iN-NMF by the package of
@@ -164,9 +164,10 @@ def rerun_drift(reference: str | os.PathLike, rerun: pd.DataFrame) -> pd.DataFra
 
     Returns:
         Per metric: ``n`` (rows compared), ``max_error`` (relative for KL and STOI, absolute
-        dB otherwise) and ``mean_error`` (signed: re-run − reference, same units).
+        dB otherwise) and ``mean_error`` (signed: re-run − reference, same units). ``rows``: the
+        reference's rows when already read.
     """
-    ref = load_results(reference)
+    ref = load_results(reference) if rows is None else rows
     ref = ref[ref["method"] == PAPER_DESIGN]
     keys = ["trial", "experiment", "n_fft", "metric"]
     both = ref.merge(rerun[rerun["method"] == PAPER_DESIGN], on=keys, suffixes=("_ref", "_rerun"))
@@ -189,9 +190,9 @@ def load_design(reference: str | os.PathLike, out: str | os.PathLike) -> pd.Data
     Raises:
         ValueError: no design stored yet, or a design's trial is not the reference's.
     """
-    trials = covering_trials(reference_pairs(reference))
-    reference_rows = load_results(reference)
-    reference_rows = reference_rows[reference_rows["trial"].isin(trials)]
+    recorded = load_results(reference)  # read once: the trials, the baselines and the drift all come from it
+    trials = covering_trials(reference_pairs(reference, recorded))
+    reference_rows = recorded[recorded["trial"].isin(trials)]
     if not (Path(out) / RERUN / "manifest.json").exists():
         raise ValueError(f"{out} holds no re-run of the paper's design, the comparator; "
                          f"run `innmf study --design --reference {reference} --out {out}`.")
@@ -221,5 +222,5 @@ def load_design(reference: str | os.PathLike, out: str | os.PathLike) -> pd.Data
         raise ValueError(f"Trials {keys[keys > 1].index.tolist()} differ between the reference and a design "
                          "(other audio or corpus); the study pairs only identical trials.")
     df.attrs["trials"], df.attrs["incomplete"] = trials, incomplete
-    df.attrs["drift"] = rerun_drift(reference, rerun)
+    df.attrs["drift"] = rerun_drift(reference, rerun, recorded)
     return df.reset_index(drop=True)
