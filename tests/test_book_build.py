@@ -180,6 +180,14 @@ def test_only_keeps_every_other_page(builds: dict):
     assert "Changed prose of chapter 2." in page and "Not built in this run" not in page
 
 
+def test_each_build_records_its_chapter_times(builds: dict):
+    times = json.loads((builds["root"] / "_build" / "book-times.json").read_text())
+    assert times["jobs"] == 1 and times["total_seconds"] >= times["executing_seconds"] >= 0
+    # the last build (the student edition) took every chapter from the cache
+    assert times["chapters"] == {name: {"cached": True, "seconds": 0.0, "cpu_seconds": 0.0}
+                                 for name in ("01_alpha", "02_beta", "03_gamma")}
+
+
 def test_every_chapter_page_carries_its_provenance(builds: dict):
     commit = git(builds["root"], "rev-parse", "--short=7", "HEAD") if shutil.which("git") else "unknown"
     html_root = builds["html"]
@@ -288,22 +296,26 @@ def test_bad_only_is_refused_before_any_work(tmp_path: Path, capsys, monkeypatch
     assert not (root / "_build").exists()
 
 
-def test_ctrl_c_prints_one_line_and_keeps_the_previous_book(tmp_path: Path):
-    """SIGINT while a real kernel runs a chapter: exit 130, one line, the published book untouched."""
-    root = make_book(tmp_path / "clone", names=("slow",),
-                     first_cell=f"open({str(tmp_path / 'started')!r}, 'w').close()\nimport time\ntime.sleep(120)\n")
+@pytest.mark.parametrize("names", [("slow",), ("slow", "slower")], ids=["one chapter", "two side by side"])
+def test_ctrl_c_prints_one_line_and_keeps_the_previous_book(tmp_path: Path, names: tuple[str, ...]):
+    """SIGINT while real kernels run chapters (one, or two at once on --jobs 2): exit 130, one line,
+    the published book untouched."""
+    started = f"{str(tmp_path / 'started')!r} + str(__import__('os').getpid())"
+    root = make_book(tmp_path / "clone", names=names,
+                     first_cell=f"open({started}, 'w').close()\nimport time\ntime.sleep(120)\n")
     previous = root / "_build" / "html" / "index.html"
     previous.parent.mkdir(parents=True)
     previous.write_text("<html>the previous book</html>")
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
-    proc = subprocess.Popen([sys.executable, "-m", "innmf", "book", "--profile", "smoke"], cwd=root, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            preexec_fn=terminal_sigint)
+    proc = subprocess.Popen([sys.executable, "-m", "innmf", "book", "--profile", "smoke", "--jobs", str(len(names))],
+                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, preexec_fn=terminal_sigint)
     try:
         deadline = time.monotonic() + 120
-        while not (tmp_path / "started").exists() and proc.poll() is None and time.monotonic() < deadline:
+        while (len(list(tmp_path.glob("started*"))) < len(names) and proc.poll() is None
+               and time.monotonic() < deadline):
             time.sleep(0.1)
-        assert (tmp_path / "started").exists(), proc.communicate(timeout=5)
+        assert len(list(tmp_path.glob("started*"))) == len(names), proc.communicate(timeout=5)
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends
         # the kernel's graceful shutdown can take long on a loaded machine; a hang still fails,
         # with what the build had printed

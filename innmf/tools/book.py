@@ -207,7 +207,8 @@ def _stage_chapters(root: Path, pages: Path, chosen: list[ExecutedChapter], stud
 
 def build_book(profile: str = "quick", overrides: dict[str, Any] | None = None,
                only: list[str] | None = None, student: bool = False,
-               parameters: dict[str, Any] | None = None, root: str | Path | None = None) -> Path:
+               parameters: dict[str, Any] | None = None, root: str | Path | None = None,
+               jobs: int = 1) -> Path:
     """Execute the chapters and build the HTML book of a checkout; return the path of its index.html.
 
     Args:
@@ -217,6 +218,8 @@ def build_book(profile: str = "quick", overrides: dict[str, Any] | None = None,
         student: the student edition, without solutions, in ``_build/student``.
         parameters: chapter parameters that are not settings (:data:`NOTEBOOK_PARAMETERS`).
         root: the checkout (default: found upward from the working directory).
+        jobs: chapters executed at once (:mod:`innmf.tools.book_schedule`); the wall and CPU
+            seconds of each are written to ``_build/book-times.json``.
 
     Raises:
         BookError: no checkout, a bad ``--only``, a chapter failed, Sphinx warned, or a page has a defect.
@@ -233,7 +236,8 @@ def build_book(profile: str = "quick", overrides: dict[str, Any] | None = None,
     edition = "student" if student else "html"
     staging = build / ".staging" / edition
     start = time.perf_counter()
-    chapters = execute_chapters(root, chosen, profile, overrides, build / ".executed", parameters)
+    chapters = execute_chapters(root, chosen, profile, overrides, build / ".executed", parameters, jobs)
+    executed_at = time.perf_counter()
     this_build = provenance(root, profile, overrides)
     records = _stage_chapters(root, staging / "src" / "notebooks", chapters, student, partial=only is not None)
     footers = {"": footer_text(None, this_build)}
@@ -253,8 +257,29 @@ def build_book(profile: str = "quick", overrides: dict[str, Any] | None = None,
     publish(html, live, [c.source.stem for c in chapters] if only is not None else None)
     if student:
         write_handouts([c.source for c in chapters], live.parent / "notebooks")
+    write_times(build / "book-times.json", chapters, jobs, executed_at - start, time.perf_counter() - start)
     print(f"Book built in {time.perf_counter() - start:.0f} s: {live / 'index.html'}", file=sys.stderr)
     return live / "index.html"
+
+
+def write_times(path: Path, chapters: list[ExecutedChapter], jobs: int, executing: float, total: float) -> None:
+    """Record this build's timings: each chapter's wall and CPU seconds, the execution phase and the whole."""
+    import json
+    import os
+
+    record = {"jobs": jobs, "cpu_count": os.cpu_count(), "executing_seconds": round(executing, 1),
+              "total_seconds": round(total, 1),
+              "chapters": {c.source.stem: {"cached": c.cached, "seconds": round(c.seconds, 1),
+                                           "cpu_seconds": round(c.cpu_seconds, 1)} for c in chapters}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1) + "\n")
+
+
+def default_jobs() -> int:
+    """Chapters executed at once by ``innmf book``: one per core, at most 4."""
+    import os
+
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -266,9 +291,12 @@ def _run(args: argparse.Namespace) -> int:
         root = find_root(args.root)
         live = root / "_build" / EDITIONS[bool(args.student)]
         selected(args.only, root)
+        if args.jobs is not None and args.jobs < 1:
+            raise BookError(f"--jobs {args.jobs}: at least one chapter must run at a time; pass --jobs 1 or more.")
         settings, parameters = split_settings(args.set)
         overrides = parse_overrides(settings, args.profile)
-        build_book(args.profile, overrides, args.only, student=args.student, parameters=parameters, root=root)
+        build_book(args.profile, overrides, args.only, student=args.student, parameters=parameters, root=root,
+                   jobs=args.jobs if args.jobs is not None else default_jobs())
     except (BookError, ValueError) as err:
         print(f"innmf book: {err}", file=sys.stderr)
         return 1
@@ -293,6 +321,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--only", action="append", metavar="NAME",
                         help="build only the chapters whose file name contains NAME, e.g. --only 03 "
                              "(repeatable; the other pages of the last build are kept as they are)")
+    parser.add_argument("--jobs", type=int, metavar="N",
+                        help="chapters executed at once, each in its own process (default: one per core, "
+                             "at most 4); the chapters sharing the speech results store wait for the first")
     parser.add_argument("--student", action="store_true",
                         help="build the student edition (no solutions) into _build/student, with "
                              "solution-free notebooks in _build/student/notebooks")

@@ -44,6 +44,8 @@ class ExecutedChapter:
     executed: Path
     seconds: float
     cached: bool
+    cpu_seconds: float = 0.0
+    """CPU seconds of its kernel and the kernel's worker processes (0 when cached)."""
 
 
 def chapter_sources(root: Path) -> list[Path]:
@@ -223,6 +225,28 @@ def execute_chapter(
     return time.perf_counter() - start
 
 
+def _execute_into_cache(source: Path, cached: Path, profile: str, overrides: dict[str, Any],
+                        params: dict[str, Any], root: Path) -> tuple[float, float]:
+    """Execute one chapter into ``cached`` (through a ``.partial`` file); return its wall and CPU seconds."""
+    from innmf.tools.book_schedule import children_cpu_seconds
+    from innmf.tools.provenance import provenance
+
+    partial = cached.with_name(cached.stem + ".partial.ipynb")
+    cpu = children_cpu_seconds()
+    try:
+        seconds = execute_chapter(source, partial, profile, overrides, parameters=params, root=root)
+        tidy_executed(partial, provenance(root, profile, overrides))
+        partial.replace(cached)
+    finally:
+        partial.unlink(missing_ok=True)
+    return seconds, children_cpu_seconds() - cpu
+
+
+def _report(chapter: ExecutedChapter) -> None:
+    shown = "cached" if chapter.cached else f"{chapter.seconds:.1f} s, {chapter.cpu_seconds:.0f} CPU-s"
+    print(f"  {chapter.source.stem}: {shown}", file=sys.stderr)
+
+
 def execute_chapters(
     root: Path,
     chosen: list[Path],
@@ -230,6 +254,7 @@ def execute_chapters(
     overrides: dict[str, Any],
     cache_dir: Path,
     parameters: dict[str, Any] | None = None,
+    jobs: int = 1,
 ) -> list[ExecutedChapter]:
     """Execute (or take from the cache) each chosen chapter; return where each executed notebook is.
 
@@ -243,27 +268,40 @@ def execute_chapters(
         overrides: settings replacing the profile's.
         cache_dir: the cache of executed notebooks.
         parameters: chapter parameters (each chapter gets those its parameters cell has).
+        jobs: chapters executed at once, each in its own process; the chapters sharing the
+            speech results store wait for the first of them (:mod:`innmf.tools.book_schedule`).
 
     Returns:
         One :class:`ExecutedChapter` per chosen chapter, in order.
     """
-    from innmf.tools.provenance import provenance
+    from functools import partial as bind
 
     cache_dir.mkdir(parents=True, exist_ok=True)
+    params = {source: chapter_parameters(source, parameters or {}) for source in chosen}
+    cached = {source: cache_dir / f"{source.stem}-{cache_key(source, profile, overrides, params[source])}.ipynb"
+              for source in chosen}
+    missing = [source for source in chosen if not cached[source].exists()]
+    times: dict[Path, tuple[float, float]] = {}
+    if jobs > 1 and len(missing) > 1:
+        from innmf.tools.book_schedule import run_side_by_side, store_dependencies
+
+        work = bind(_execute_cached_by_name, {s: (cached[s], params[s]) for s in missing}, profile, overrides, root)
+        times = run_side_by_side(missing, store_dependencies(missing), jobs, work,
+                                 on_done=lambda s, t: _report(ExecutedChapter(s, cached[s], t[0], False, t[1])))
     done = []
     for source in chosen:
-        params = chapter_parameters(source, parameters or {})
-        key = cache_key(source, profile, overrides, params)
-        cached = cache_dir / f"{source.stem}-{key}.ipynb"
-        hit, seconds = cached.exists(), 0.0
-        if not hit:
-            partial = cache_dir / f"{source.stem}-{key}.partial.ipynb"
-            try:
-                seconds = execute_chapter(source, partial, profile, overrides, parameters=params, root=root)
-                tidy_executed(partial, provenance(root, profile, overrides))
-                partial.replace(cached)
-            finally:
-                partial.unlink(missing_ok=True)
-        done.append(ExecutedChapter(source, cached, seconds, hit))
-        print(f"  {source.stem}: {'cached' if hit else f'{seconds:.1f} s'}", file=sys.stderr)
+        hit, ran_beside = source not in missing, source in times
+        if not hit and not ran_beside:
+            times[source] = _execute_into_cache(source, cached[source], profile, overrides, params[source], root)
+        seconds, cpu = times.get(source, (0.0, 0.0))
+        done.append(ExecutedChapter(source, cached[source], seconds, hit, cpu))
+        if not ran_beside:
+            _report(done[-1])
     return done
+
+
+def _execute_cached_by_name(plan: dict[Path, tuple[Path, dict[str, Any]]], profile: str,
+                            overrides: dict[str, Any], root: Path, source: Path) -> tuple[float, float]:
+    """:func:`_execute_into_cache` for a pool process: ``plan`` holds each chapter's cache path and parameters."""
+    target, params = plan[source]
+    return _execute_into_cache(source, target, profile, overrides, params, root)
