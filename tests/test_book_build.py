@@ -183,6 +183,7 @@ def test_only_keeps_every_other_page(builds: dict):
 def test_each_build_records_its_chapter_times(builds: dict):
     times = json.loads((builds["root"] / "_build" / "book-times.json").read_text())
     assert times["jobs"] == 1 and times["total_seconds"] >= times["executing_seconds"] >= 0
+    assert times["command"] == "innmf book --jobs 1" and times["profile"] == "smoke" and times["cpu_model"]
     # the last build (the student edition) took every chapter from the cache
     assert times["chapters"] == {name: {"cached": True, "seconds": 0.0, "cpu_seconds": 0.0}
                                  for name in ("01_alpha", "02_beta", "03_gamma")}

@@ -257,17 +257,31 @@ def build_book(profile: str = "quick", overrides: dict[str, Any] | None = None,
     publish(html, live, [c.source.stem for c in chapters] if only is not None else None)
     if student:
         write_handouts([c.source for c in chapters], live.parent / "notebooks")
-    write_times(build / "book-times.json", chapters, jobs, executed_at - start, time.perf_counter() - start)
+    write_times(build / "book-times.json", chapters, jobs, executed_at - start, time.perf_counter() - start,
+                this_build)
     print(f"Book built in {time.perf_counter() - start:.0f} s: {live / 'index.html'}", file=sys.stderr)
     return live / "index.html"
 
 
-def write_times(path: Path, chapters: list[ExecutedChapter], jobs: int, executing: float, total: float) -> None:
-    """Record this build's timings: each chapter's wall and CPU seconds, the execution phase and the whole."""
+def write_times(path: Path, chapters: list[ExecutedChapter], jobs: int, executing: float, total: float,
+                build: dict[str, str] | None = None) -> None:
+    """Record this build's timings: each chapter's wall and CPU seconds, the execution phase and the whole.
+
+    Args:
+        path: the record (``_build/book-times.json``).
+        chapters: this build's chapters.
+        jobs: chapters executed at once.
+        executing: seconds until every chapter had executed; total: seconds of the whole build.
+        build: this build's provenance (profile, corpus, date, commit).
+    """
     import json
     import os
 
-    record = {"jobs": jobs, "cpu_count": os.cpu_count(), "executing_seconds": round(executing, 1),
+    from innmf.tools.bench.machine import cpu_model
+
+    record = {"command": f"innmf book --jobs {jobs}", **(build or {}), "cpu_count": os.cpu_count(),
+              "cpu_model": cpu_model(), "jobs": jobs,
+              "executing_seconds": round(executing, 1),
               "total_seconds": round(total, 1),
               "chapters": {c.source.stem: {"cached": c.cached, "seconds": round(c.seconds, 1),
                                            "cpu_seconds": round(c.cpu_seconds, 1)} for c in chapters}}
