@@ -64,6 +64,9 @@ def test_lines_agree_with_the_verdicts_and_say_what_reproduced() -> None:
     assert "contradicted on b (cqt worse −0.80 dB" in irregular.reason
     shaky = summary.ClaimLine("kl", HOLDS, "a reason", jackknife=PARTLY)
     assert summary.lines_markdown([shaky]).endswith("a reason. On the delete-one-speaker jackknife intervals: holds partly.")
+    signs = summary.ClaimLine("sdr", PARTLY, "SDR at N = 4096 -0.31 dB [-1.04, +0.42] (margin -0.50 dB), stft-512")
+    assert summary.lines_markdown([signs]).endswith(
+        "SDR at N = 4096 \u22120.31 dB [\u22121.04, +0.42] (margin \u22120.50 dB), stft-512.")
     text = summary.reproduced_text(lines)
     held = [line.name for line in lines if line.level == HOLDS]
     assert all(name in text.split("\n")[0] for name in held)

@@ -38,7 +38,7 @@ from matplotlib.figure import Figure
 from innmf.report.endpoints import FAILS, HOLDS, INFERIOR, NONINFERIOR, NOT_TESTED, PARTLY, UNDECIDED, claim_summary
 from innmf.report import style
 from innmf.report.captioned import table
-from innmf.report.format import fixed, p_value, signed
+from innmf.report.format import fixed, p_value, signed, typeset_minus
 from innmf.report.music import ALPHA as MUSIC_ALPHA
 from innmf.report.wording import LABELS, number, unit
 
@@ -239,13 +239,14 @@ def claim_lines(table: pd.DataFrame, irregular: pd.DataFrame | None = None) -> l
 
 
 def lines_markdown(lines: Sequence[ClaimLine]) -> str:
-    """The lines as a markdown list, the jackknife's level added where it differs from the verdict."""
+    """The lines as a markdown list, the jackknife's level added where it differs from the verdict,
+    every minus sign typeset (:func:`innmf.report.format.typeset_minus`)."""
     out = []
     for line in lines:
         text = line.text()
         if line.jackknife and line.jackknife != line.level:
             text += f" On the delete-one-speaker jackknife intervals: {line.jackknife}."
-        out.append(f"- {text}")
+        out.append(f"- {typeset_minus(text)}")
     return "\n".join(out)
 
 
