@@ -100,12 +100,17 @@ def split_settings(items: list[str] | None) -> tuple[list[str], dict[str, Any]]:
     return settings, parameters
 
 
-def chapter_parameters(source: Path, parameters: dict[str, Any]) -> dict[str, Any]:
-    """The subset of ``parameters`` that the chapter's ``parameters`` cell defines."""
+def parameter_names(source: Path) -> set[str]:
+    """The names the chapter's ``parameters`` cell assigns (none without such a cell)."""
     import jupytext
 
     cell = next((c for c in jupytext.read(source).cells if "parameters" in c.metadata.get("tags", [])), None)
-    names = {line.split("=")[0].strip() for line in (cell.source.splitlines() if cell else []) if "=" in line}
+    return {line.split("=")[0].strip() for line in (cell.source.splitlines() if cell else []) if "=" in line}
+
+
+def chapter_parameters(source: Path, parameters: dict[str, Any], names: set[str] | None = None) -> dict[str, Any]:
+    """The subset of ``parameters`` that the chapter's ``parameters`` cell defines (``names``, when already read)."""
+    names = parameter_names(source) if names is None else names
     return {k: v for k, v in parameters.items() if k in names}
 
 
@@ -277,7 +282,8 @@ def execute_chapters(
     from functools import partial as bind
 
     cache_dir.mkdir(parents=True, exist_ok=True)
-    params = {source: chapter_parameters(source, parameters or {}) for source in chosen}
+    names = {source: parameter_names(source) for source in chosen}
+    params = {source: chapter_parameters(source, parameters or {}, names[source]) for source in chosen}
     cached = {source: cache_dir / f"{source.stem}-{cache_key(source, profile, overrides, params[source])}.ipynb"
               for source in chosen}
     missing = [source for source in chosen if not cached[source].exists()]
@@ -286,7 +292,7 @@ def execute_chapters(
         from innmf.tools.book_schedule import run_side_by_side, store_dependencies
 
         work = bind(_execute_cached_by_name, {s: (cached[s], params[s]) for s in missing}, profile, overrides, root)
-        times = run_side_by_side(missing, store_dependencies(missing), jobs, work,
+        times = run_side_by_side(missing, store_dependencies(missing, names), jobs, work,
                                  on_done=lambda s, t: _report(ExecutedChapter(s, cached[s], t[0], False, t[1])))
     done = []
     for source in chosen:

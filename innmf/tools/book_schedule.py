@@ -28,29 +28,24 @@ STORE_PARAMETER = "results_dir"
 """A chapter whose parameters cell defines this reads the book's shared speech results store."""
 
 
-def defines_parameter(source: Path, name: str) -> bool:
-    """Whether the chapter's ``parameters`` cell assigns ``name``."""
-    import jupytext
-
-    cell = next((c for c in jupytext.read(source).cells if "parameters" in c.metadata.get("tags", [])), None)
-    return cell is not None and any(line.split("=")[0].strip() == name
-                                    for line in cell.source.splitlines() if "=" in line)
-
-
-def store_dependencies(sources: list[Path]) -> dict[Path, Path | None]:
+def store_dependencies(sources: list[Path], names: dict[Path, set[str]] | None = None) -> dict[Path, Path | None]:
     """Which chapter each chapter waits for (None: none).
 
     Args:
         sources: the chapters to execute, in book order.
+        names: each chapter's parameter names, when already read
+            (:func:`innmf.tools.book_execute.parameter_names`).
 
     Returns:
         For each chapter, the first chapter before it that shares the speech results store
         (when both define ``results_dir``), else None.
     """
+    from innmf.tools.book_execute import parameter_names
+
     first: Path | None = None
     after: dict[Path, Path | None] = {}
     for source in sources:
-        shares = defines_parameter(source, STORE_PARAMETER)
+        shares = STORE_PARAMETER in (names[source] if names is not None else parameter_names(source))
         after[source] = first if shares else None
         if shares and first is None:
             first = source
