@@ -14,17 +14,11 @@ from innmf.experiments.inr_design import DESIGNS, RERUN, load_design
 from innmf.experiments.inr_study import slug
 from innmf.experiments.store import trial_seconds
 from innmf.report.inr_design import design_summary, design_table, verdict_sentences, verdicts
+from innmf.tools.bench.machine import cpu_name
 
 HERE = Path(__file__).resolve().parent
 REFERENCE = HERE.parent / "paper-embedded"
 HEADING = "## Results"
-
-
-def cpu_model() -> str:
-    info = Path("/proc/cpuinfo")
-    names = [ln.split(":", 1)[1].strip() for ln in info.read_text().splitlines() if ln.startswith("model name")] \
-        if info.exists() else []
-    return names[0] if names else platform.processor() or "unknown CPU"
 
 
 def md(df) -> str:
@@ -47,7 +41,7 @@ def main() -> None:
         f"designs recorded: {', '.join(designs)}"
         + (f"; left out as incomplete: {', '.join(df.attrs['incomplete'])}" if df.attrs["incomplete"] else "") + ".",
         f"Package {manifest.get('version', '?')}, settings hash of the comparator {manifest.get('settings_hash', '?')}; "
-        f"machine {platform.machine()}, {cpu_model()}, 2 cores shared with other jobs (another recording ran beside it).",
+        f"machine {platform.machine()}, {cpu_name()}, 2 cores shared with other jobs (another recording ran beside it).",
         f"Command `{run['command']}` at commit {run['commit']}: {run['wall_seconds'] / 60:.1f} min wall ({run['machine']}).",
         "", "Median seconds per trial (2 workers, one thread each): "
         + ", ".join(f"{k} {np.median(v):.0f}" for k, v in seconds.items() if len(v)) + ".", "",
