@@ -33,6 +33,7 @@ def test_the_figure_has_one_row_per_claim_and_per_music_set_and_representation()
     assert len(last.get_yticks()) == len(SETS)
     labels = [t.get_text() for t in last.get_yticklabels()]
     assert labels[0].startswith("a, cqt\n+1.00 [+0.70, +1.30]")
+    assert labels[-1].startswith("b, cqt\n\u22120.80 [")  # minus signs as the book's text prints them
     texts = {t.get_text() for ax in fig.axes for t in ax.texts}
     assert {"Quality", "Separation", "Irregular representations", "better", "worse", "no difference"} <= texts
     assert fig.get_size_inches()[0] <= 6.7  # 670 px at the book's 100 dpi

@@ -339,11 +339,12 @@ def _speech_panel(ax: Any, row: Mapping[str, Any], color: str) -> None:
     what = "transfer" if row["estimand"] == "transfer" else "fit"
     interval = (f" [{number(metric, scale, row['low'])}, {number(metric, scale, row['high'])}]"
                 if has_interval else "")
-    ax.set_yticks([0], [f"{LABELS.get(metric, metric)} {kind} ({what}), N = {int(row['n_fft'])}\n"
-                        f"{number(metric, scale, row['estimate'])}{interval}{unit(metric)}"], fontsize=style.SMALL_PT)
+    ax.set_yticks([0], [typeset_minus(f"{LABELS.get(metric, metric)} {kind} ({what}), N = {int(row['n_fft'])}\n"
+                                      f"{number(metric, scale, row['estimate'])}{interval}{unit(metric)}")],
+                  fontsize=style.SMALL_PT)
     ax.set_ylim(-0.6, 0.6)
     upper = row["side"] == "upper"
-    ax.text(shown["margin"], 0.86, f"margin {number(metric, scale, row['margin'])} ", color="#c0392b", fontsize=style.SMALL_PT,
+    ax.text(shown["margin"], 0.86, typeset_minus(f"margin {number(metric, scale, row['margin'])} "), color="#c0392b", fontsize=style.SMALL_PT,
             ha="right" if upper else "left", va="center", transform=ax.get_xaxis_transform())
     word = ROW_WORDS.get(row["decision"], row["decision"]) if has_interval else "no interval"
     ax.text(1.02, 0.5, word, transform=ax.transAxes, fontsize=style.SMALL_PT, color=color, va="center")
@@ -363,8 +364,9 @@ def _music_panel(ax: Any, endpoint: pd.DataFrame) -> None:
     lo, hi = min(np.nanmin(ends), 0.0), max(np.nanmax(ends), 0.0)
     pad = 0.15 * (hi - lo or 1.0)
     ax.set_xlim(lo - pad, hi + pad)
-    ax.set_yticks(range(len(rows)), [f"{r['dataset']}, {r['representation']}\n{r['delta']:+.2f} "
-                                     f"[{r['low']:+.2f}, {r['high']:+.2f}] dB" for r in rows], fontsize=style.SMALL_PT)
+    ax.set_yticks(range(len(rows)), [typeset_minus(f"{r['dataset']}, {r['representation']}\n{r['delta']:+.2f} "
+                                                   f"[{r['low']:+.2f}, {r['high']:+.2f}] dB") for r in rows],
+                  fontsize=style.SMALL_PT)
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.set_xlabel("SDR of iN-NMF − the grid system chosen on validation pieces (dB)", fontsize=style.SMALL_PT)
 
