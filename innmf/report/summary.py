@@ -344,7 +344,8 @@ def _speech_panel(ax: Any, row: Mapping[str, Any], color: str) -> None:
                   fontsize=style.SMALL_PT)
     ax.set_ylim(-0.6, 0.6)
     upper = row["side"] == "upper"
-    ax.text(shown["margin"], 0.86, typeset_minus(f"margin {number(metric, scale, row['margin'])} "), color="#c0392b", fontsize=style.SMALL_PT,
+    margin = typeset_minus(f"margin {number(metric, scale, row['margin'])} ")
+    ax.text(shown["margin"], 0.86, margin, color="#c0392b", fontsize=style.SMALL_PT,
             ha="right" if upper else "left", va="center", transform=ax.get_xaxis_transform())
     word = ROW_WORDS.get(row["decision"], row["decision"]) if has_interval else "no interval"
     ax.text(1.02, 0.5, word, transform=ax.transAxes, fontsize=style.SMALL_PT, color=color, va="center")
