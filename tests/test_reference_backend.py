@@ -19,13 +19,23 @@ def _verdicts(rows) -> dict[tuple[str, int], float]:
     return {key: float(v) for key, v in diff.items()}
 
 
+# Differences of means smaller than this are no verdict: two float32 runs that round
+# differently (another product order) move a smoke-sized mean by about this much
+RESOLUTION = {"kl": 0.0, "sdr": 0.1, "sir": 0.1, "sar": 0.1, "stoi": 0.002}
+# ... and the two backends' mean differences agree to within this
+AGREE = {"kl": 5e-5, "sdr": 0.5, "sir": 0.5, "sar": 0.5, "stoi": 0.005}
+
+
 def test_smoke_experiments_reach_the_same_verdicts_on_the_reference_backend():
     settings = {b: get_profile("smoke", n_trials=2, backend=b, threads=1) for b in ("auto", "reference")}
     rows = {b: run_experiments(s, ["all"], progress=False) for b, s in settings.items()}
     fast, ref = _verdicts(rows["auto"]), _verdicts(rows["reference"])
     assert fast.keys() == ref.keys() and len(fast) == 5 * 3  # kl, sdr, sir, sar, stoi at 3 window sizes
-    disagree = {k: (fast[k], ref[k]) for k in fast if np.sign(fast[k]) != np.sign(ref[k])}
+    disagree = {k: (fast[k], ref[k]) for k in fast
+                if np.sign(fast[k]) != np.sign(ref[k]) and max(abs(fast[k]), abs(ref[k])) > RESOLUTION[k[0]]}
     assert not disagree, f"the backends disagree on the sign of iN-NMF - NMF: {disagree}"
+    apart = {k: (fast[k], ref[k]) for k in fast if abs(fast[k] - ref[k]) > AGREE[k[0]]}
+    assert not apart, f"the backends' iN-NMF - NMF differ by more than rounding explains: {apart}"
     # NMF itself: the reference MU steps give NMF's KL within float32 rounding
     nmf = {b: r.query("method == 'NMF' and metric == 'kl'")["value"].to_numpy() for b, r in rows.items()}
     np.testing.assert_allclose(nmf["reference"], nmf["auto"], rtol=1e-3)

@@ -132,7 +132,7 @@ def require_close(actual, expected, rtol: float, atol: float, what: str) -> None
 
 
 # the modules whose import registers the fast paths (report() imports them)
-_PATH_MODULES = ("innmf.accel.simd.sincos", "innmf.accel.mu_fused_kl", "innmf.accel.refit_fused")
+_PATH_MODULES = ("innmf.accel.simd.sincos", "innmf.accel.mu_fused_kl", "innmf.accel.refit_fused", "innmf.accel.grouped_compiled")
 
 
 def report() -> list[PathStatus]:

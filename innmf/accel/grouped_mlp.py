@@ -1,9 +1,13 @@
 """Compute kernels behind :class:`innmf.models.inr.ComponentNetworks`: K MLPs as grouped products.
 
 Layouts: ``(P, K, d)`` (points, components, features) at the module boundary;
-``(K, P, d)`` inside, weights stacked as ``(K, d_in, d_out)``. Two backends:
+``(K, P, d)`` inside, weights stacked as ``(K, d_in, d_out)``. Three backends:
 
-* ``"fused"`` (the default): the whole stack of layers is one autograd function
+* ``"fused"`` (the default): on a CPU in float32 at hidden widths that are multiples
+  of 64 (the paper's), the compiled kernels of :mod:`innmf.accel.grouped_compiled`,
+  which take each component's points a chunk at a time through every layer; elsewhere
+  ``"batched"``.
+* ``"batched"``: the whole stack of layers is one autograd function
   with a hand-written backward pass that writes into buffers persisting between
   calls (a workspace per network), so a training epoch allocates no large tensor.
   On CPUs this matters: fresh multi-megabyte allocations cost a page fault per
@@ -26,9 +30,10 @@ import weakref
 
 import torch
 
+from innmf.accel import grouped_compiled
 from innmf.accel.simd.sincos import sincos_
 
-BACKENDS = ("auto", "fused", "bmm")
+BACKENDS = ("auto", "fused", "batched", "bmm")
 
 
 def resolve_backend(backend: str, device: torch.device, dtype: torch.dtype) -> str:
@@ -196,17 +201,61 @@ class _FusedMLP(torch.autograd.Function):
         return (None, None, grad_features, *grads)
 
 
+class _CompiledMLP(torch.autograd.Function):
+    """The same function as :class:`_FusedMLP`, by the chunked kernels of :mod:`innmf.accel.grouped_compiled`."""
+
+    @staticmethod
+    def forward(ctx, ws: grouped_compiled.Workspace, activation: str, features: torch.Tensor, *params: torch.Tensor):
+        kernels = grouped_compiled.compiled_kernels()
+        weights, biases = params[0::2], params[1::2]
+        threads = grouped_compiled.kernel_threads()
+        out = grouped_compiled.forward(kernels, ws, activation, features, weights, biases, threads)
+        ctx.ws, ctx.kernels, ctx.threads = ws, kernels, threads
+        ctx.save_for_backward(features, *params)
+        ws.owner = weakref.ref(ctx)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        ws = ctx.ws
+        if ws.owner is None or ws.owner() is not ctx:
+            raise RuntimeError("This network's buffers were released; backward through it runs only once.")
+        features, *params = ctx.saved_tensors
+        grads = grouped_compiled.backward(ctx.kernels, ws, features, params[0::2], grad, ctx.threads)
+        ws.owner = None
+        return (None, None, None, *grads)
+
+
+class Workspaces:
+    """A network's buffers for either fused pass (:class:`Workspace`, :class:`grouped_compiled.Workspace`)."""
+
+    def __init__(self):
+        self.batched, self.compiled = Workspace(), grouped_compiled.Workspace()
+
+    def busy(self) -> bool:
+        return self.batched.busy() or self.compiled.busy()
+
+    def __getstate__(self) -> dict:
+        return {}  # buffers are scratch space: a copied or pickled network starts afresh
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__()
+
+
 def fused_mlp(
-    ws: Workspace, activation: str, features: torch.Tensor, weights: list[torch.Tensor], biases: list[torch.Tensor]
+    ws: Workspaces, activation: str, features: torch.Tensor, weights: list[torch.Tensor], biases: list[torch.Tensor],
+    compiled: bool = True,
 ) -> torch.Tensor:
-    """Evaluate a stack of grouped layers with the fused kernel.
+    """Evaluate a stack of grouped layers with a hand-written backward pass.
 
     Args:
-        ws: the network's workspace (a fresh one is used when it is busy).
+        ws: the network's buffers (fresh ones are used when they are busy).
         activation: ``"sin"`` or ``"relu"``, applied after every layer but the last.
         features: (P, d0) shared or (P, K, d0) per-component inputs.
         weights: per layer (K, d_in, d_out); the last has d_out = 1.
         biases: per layer (K, d_out).
+        compiled: take the chunked compiled kernels where they apply
+            (:func:`innmf.accel.grouped_compiled.applies`); False: the batched matmuls.
 
     Returns:
         (P, K), the last layer's outputs.
@@ -214,6 +263,8 @@ def fused_mlp(
     if ws.busy() or torch.is_inference_mode_enabled():
         # another graph still needs those buffers, or they would become inference
         # tensors that later training steps may not write to
-        ws = Workspace()
+        ws = Workspaces()
     params = [t for pair in zip(weights, biases) for t in pair]
-    return _FusedMLP.apply(ws, activation, features, *params)
+    if compiled and grouped_compiled.applies(features, weights, activation):
+        return _CompiledMLP.apply(ws.compiled, activation, features, *params)
+    return _FusedMLP.apply(ws.batched, activation, features, *params)

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as nnf
 from torch import nn
 
-from innmf.accel.grouped_mlp import Workspace
+from innmf.accel.grouped_mlp import Workspaces
 from innmf.accel.kl import _VALUE_NEEDED, MODEL_FLOOR, KLTarget, mean_kl
 from innmf.accel.optim import make_optimizer
 from innmf.models.common import as_matrix, check_activations_memory, check_finite_fit, check_training, fork_rng
@@ -130,7 +130,7 @@ def fit_grouped(
         biases = [nn.Parameter(torch.cat([m.net.biases[i].detach() for m in models])) for i in range(len(net.biases))]
         logits = nn.Parameter(torch.stack([m.logits.detach() for m in models]))
         features = torch.cat([m._train_features for m in models], dim=1)  # (F, S·K, 2J)
-        workspace, records = Workspace(), []
+        workspace, records = Workspaces(), []
 
         def loss_fn() -> torch.Tensor:
             out = grouped_forward(features, weights, biases, net.activation, net.backend, workspace, raw=per_model)

@@ -15,7 +15,7 @@ first two layers compose to one affine map: the forward pass multiplies their
 same function with the same parameters and gradients at 2J/h of the cost.
 
 The grouped products and the backward pass live in :mod:`innmf.accel.grouped_mlp`
-(backends ``"fused"``, the default, and ``"bmm"``); the plain definition they are
+(backends ``"fused"``, the default, ``"batched"`` and ``"bmm"``); the plain definition they are
 tested against is :mod:`innmf.paper.inr` (one ``nn.Sequential`` per component).
 Used by :mod:`innmf.models.implicit` and the chapter "Implicit neural factors".
 """
@@ -29,7 +29,7 @@ import torch.nn.functional as nnf
 from torch import nn
 
 from innmf.paper.encoding import FourierEncoding, as_coordinates
-from innmf.accel.grouped_mlp import BACKENDS, Workspace, fused_mlp, grouped_linear, resolve_backend
+from innmf.accel.grouped_mlp import BACKENDS, Workspaces, fused_mlp, grouped_linear, resolve_backend
 
 __all__ = ["BACKENDS", "ComponentNetworks", "grouped_forward"]
 
@@ -57,8 +57,8 @@ class ComponentNetworks(nn.Module):
         n_freqs: J for the default encoding.
         shared_encoding: all components see the same encoding (one set of phases).
         seed: seeds the weights (and the default encoding's phases).
-        backend: ``"auto"`` (= ``"fused"``), ``"fused"`` or ``"bmm"``
-            (see :mod:`innmf.accel.grouped_mlp`; both compute the same function).
+        backend: ``"auto"`` (= ``"fused"``), ``"fused"``, ``"batched"`` or ``"bmm"``
+            (see :mod:`innmf.accel.grouped_mlp`; all compute the same function).
         device: where the parameters live.
         dtype: parameter dtype.
     """
@@ -111,7 +111,7 @@ class ComponentNetworks(nn.Module):
         self.biases = nn.ParameterList(biases)
         self.backend_name = backend
         resolve_backend(backend, torch.device(device), dtype)  # fail early on an unknown name
-        self._workspace = Workspace()
+        self._workspace = Workspaces()
         self.to(device)
 
     @property
@@ -176,7 +176,7 @@ class ComponentNetworks(nn.Module):
 
 def grouped_forward(
     features: torch.Tensor, weights: list[torch.Tensor], biases: list[torch.Tensor], activation: str, backend: str,
-    workspace: Workspace, raw: bool = False,
+    workspace: Workspaces, raw: bool = False,
 ) -> torch.Tensor:
     """Evaluate a stack of grouped networks (:meth:`ComponentNetworks.forward_features`'s computation).
 
@@ -188,8 +188,8 @@ def grouped_forward(
         weights: per layer (G, d_in, d_out), the last with d_out = 1.
         biases: per layer (G, d_out).
         activation: ``"sin"`` or ``"relu"``.
-        backend: ``"fused"`` or ``"bmm"`` (resolved, see :func:`resolve_backend`).
-        workspace: the fused backend's buffers for this group.
+        backend: ``"fused"``, ``"batched"`` or ``"bmm"`` (resolved, see :func:`resolve_backend`).
+        workspace: the fused backends' buffers for this group.
         raw: return the last layer's output without the softplus.
 
     Returns:
@@ -203,8 +203,8 @@ def grouped_forward(
     b01 = torch.baddbmm(b[1][:, None, :], b[0][:, None, :], W[1])[:, 0, :]
     if not (features.ndim == 2 or (features.ndim == 3 and features.shape[1] == K)):
         raise ValueError(f"Features must be (P, 2J) or (P, {K}, 2J), got {tuple(features.shape)}.")
-    if backend == "fused":
-        out = fused_mlp(workspace, activation, features, [w01, *W[2:]], [b01, *b[2:]])
+    if backend in ("fused", "batched"):
+        out = fused_mlp(workspace, activation, features, [w01, *W[2:]], [b01, *b[2:]], compiled=backend == "fused")
         return out if raw else nnf.softplus(out)
 
     def act(z: torch.Tensor) -> torch.Tensor:

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from innmf.accel import grouped_compiled
 from innmf.accel.activations import fit_activations_fixed_W
 from innmf.accel.kl import _VALUE_NEEDED
 from innmf.accel.optim import make_optimizer
@@ -44,13 +45,26 @@ def make_step(
         A function that runs one epoch and returns its (detached) loss tensor.
     """
     opt = inmf.optimizer(params, optimizer, lr) if reference else make_optimizer(params, optimizer, lr)
+    own_threads: list[bool] = []  # decided after the first epoch
 
-    def step() -> torch.Tensor:
+    def epoch() -> torch.Tensor:
         opt.zero_grad(set_to_none=True)
         loss = loss_fn()
         loss.backward()
         opt.step()
         return loss.detach()
+
+    def step() -> torch.Tensor:
+        if own_threads and own_threads[0]:
+            with grouped_compiled.own_threads():
+                return epoch()
+        before = grouped_compiled.runs()
+        loss = epoch()
+        if not own_threads:
+            # where the networks ran in the compiled kernels, later epochs give them the
+            # cores and run torch's own (small) ops single-threaded: see grouped_compiled
+            own_threads.append(grouped_compiled.runs() > before and torch.get_num_threads() > 1)
+        return loss
 
     return step
 

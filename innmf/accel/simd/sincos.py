@@ -7,7 +7,7 @@ points per layer). :func:`sincos_` computes both in one compiled pass (numba,
 vectorised by LLVM), faster than torch.sin alone (``results/bench/README.md``,
 the one part of the networks' fast path that clearly pays): the argument is reduced
 by pi/2 in float64 with a two-part constant, and sin and cos of the remainder
-(|r| <= pi/4) come from their Taylor polynomials to degree 13 and 12, whose
+(|r| <= pi/4) come from their Taylor polynomials to degree 13 and 12 (:func:`innmf.accel.simd.vmath.sin_cos`), whose
 truncation error (< 1e-11) is far below float32's rounding. Results agree with
 float64 sin/cos to half a float32 ulp over the tested range (|z| up to 3e8).
 
@@ -19,39 +19,23 @@ speed is lost. Reference: ``torch.sin``/``torch.cos`` in float64 (``tests/test_f
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 
 from innmf.accel.checked import fast_path, require_close
 
-_TWO_OVER_PI = 2.0 / math.pi
-_PIO2_HI = 1.5707963267341256  # pi/2 = HI + LO (fdlibm's split): k * HI is exact for |k| < 2^20
-_PIO2_LO = 6.077100506506192e-11
-# no "reassoc": the two-step reduction (x - k HI) - k LO must keep its order
-_FLAGS = {"nsz", "arcp", "contract", "afn"}
 
 def _compile():
     import numba
 
-    @numba.njit(fastmath=_FLAGS, boundscheck=False, cache=True, nogil=True)
+    from innmf.accel.simd.vmath import SIN_FLAGS, sin_cos
+
+    @numba.njit(fastmath=SIN_FLAGS, boundscheck=False, cache=True, nogil=True)
     def kernel(z, s):  # pragma: no cover - compiled
         for i in range(z.shape[0]):
-            x = np.float64(z[i])
-            k = np.floor(x * _TWO_OVER_PI + 0.5)
-            r = (x - k * _PIO2_HI) - k * _PIO2_LO
-            r2 = r * r
-            sp = r + r * r2 * (-1.0 / 6 + r2 * (1.0 / 120 + r2 * (-1.0 / 5040 + r2 * (
-                1.0 / 362880 + r2 * (-1.0 / 39916800 + r2 * (1.0 / 6227020800))))))
-            cp = 1.0 + r2 * (-0.5 + r2 * (1.0 / 24 + r2 * (-1.0 / 720 + r2 * (
-                1.0 / 40320 + r2 * (-1.0 / 3628800 + r2 * (1.0 / 479001600))))))
-            q = np.int64(k)
-            odd = (q & 1) == 1  # quadrant q: sin(x) = (s, c, -s, -c)[q % 4], cos(x) = (c, -s, -c, s)[q % 4]
-            a = cp if odd else sp
-            b = sp if odd else cp
-            s[i] = np.float32((1.0 - 2.0 * np.float64((q >> 1) & 1)) * a)
-            z[i] = np.float32((1.0 - 2.0 * np.float64(((q + 1) >> 1) & 1)) * b)
+            sv, cv = sin_cos(np.float64(z[i]))
+            s[i] = np.float32(sv)
+            z[i] = np.float32(cv)
 
     return kernel
 

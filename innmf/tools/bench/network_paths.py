@@ -5,7 +5,10 @@ At the paper's speech setting (K=20, h=64, J=10, N=2000 on 20 s at 16 kHz, V is
 (:func:`innmf.tools.bench.timing.interleaved_medians`), at each requested torch
 thread count:
 
-* ``fused``: what :class:`innmf.models.implicit.ImplicitWNMF` runs by default;
+* ``fused``: what :class:`innmf.models.implicit.ImplicitWNMF` runs by default (on a CPU
+  in float32 at h = 64, the chunked compiled kernels of :mod:`innmf.accel.grouped_compiled`);
+* ``batched``: the networks' ``"batched"`` backend, the hand-written backward pass over
+  batched matmuls (the default before the compiled kernels);
 * ``bmm_autograd``: the networks' ``"bmm"`` backend (autograd through ``torch.baddbmm``
   and ``torch.sin``): the fused path without its hand-written backward and one-pass sin/cos;
 * ``plain_eager``: :class:`PlainBatchedNetworks`, a plain batched PyTorch model of the
@@ -124,6 +127,7 @@ def measure(V: np.ndarray, cfg: dict, threads: list[int], rounds: int, extra: di
 
     factories: dict[str, Callable] = {
         "fused": lambda m, v, x: m.epoch_function(V, f),
+        "batched": lambda m, v, x: _with_network_backend(m, "batched").epoch_function(V, f),
         "bmm_autograd": lambda m, v, x: _with_network_backend(m, "bmm").epoch_function(V, f),
         "plain_eager": lambda m, v, x: _plain_step(m, v, x, False),
         "plain_compiled": lambda m, v, x: _plain_step(m, v, x, True),
