@@ -32,7 +32,10 @@ def make_step(
 ) -> Callable[[], torch.Tensor]:
     """One training epoch as a callable: zero the gradients, evaluate, backpropagate, step.
 
-    :func:`train` calls it ``epochs`` times; ``innmf bench`` times it.
+    :func:`train` calls it ``epochs`` times; ``innmf bench`` times it. Where the first epoch
+    shows that the networks ran in the compiled kernels at more than one thread, later epochs
+    run torch's own ops single-threaded and leave the cores to the kernels' threads
+    (:func:`innmf.accel.grouped_compiled.own_threads`; torch's thread count is restored after each).
 
     Args:
         loss_fn: computes the objective (and draws the epoch's points, if any).
