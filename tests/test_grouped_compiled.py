@@ -133,3 +133,15 @@ def test_training_steps_give_the_same_losses_at_one_and_two_threads():
         torch.set_num_threads(previous)
     np.testing.assert_allclose(losses[1], losses[2], rtol=1e-5)
     assert losses[1][-1] < losses[1][0]
+
+
+def test_results_stores_record_which_network_kernels_made_their_numbers(monkeypatch):
+    from innmf.experiments import store
+    from innmf.experiments.settings import get_profile
+
+    chunked = store.result_settings(get_profile("smoke"))
+    assert chunked["backend"] == "auto/compiled-chunked"
+    monkeypatch.setattr(gc, "compiled_kernels", lambda: None)  # e.g. a CPU without AVX-512
+    batched = store.result_settings(get_profile("smoke"))
+    assert batched["backend"] == "auto/compiled"
+    assert store.settings_hash(chunked) != store.settings_hash(batched)  # a store never mixes the two

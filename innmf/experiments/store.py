@@ -131,12 +131,19 @@ def result_settings(settings: Mapping[str, Any], corpus_spec: str | None = None)
 
 
 def auto_backend() -> str:
-    """What ``backend="auto"`` runs here: ``compiled`` with numba and llvmlite (``innmf[fast]``), else ``plain``.
+    """What ``backend="auto"`` runs here: ``compiled`` with numba and llvmlite (``innmf[fast]``), else ``plain``;
+    ``compiled-chunked`` where the networks' chunked kernels (:mod:`innmf.accel.grouped_compiled`) run too.
 
-    The two round differently, so a store records which one made its numbers.
+    These round differently, so a store records which one made its numbers. The chunked
+    kernels need AVX-512 (and pass their check); stores made before them (``auto/compiled``)
+    are read as before, and extended only where the batched products still run.
     """
     have = all(importlib.util.find_spec(name) is not None for name in ("numba", "llvmlite"))
-    return "compiled" if have else "plain"
+    if not have:
+        return "plain"
+    from innmf.accel.grouped_compiled import compiled_kernels
+
+    return "compiled-chunked" if compiled_kernels() is not None else "compiled"
 
 
 class ResultsStore:
