@@ -27,15 +27,14 @@ Used by :func:`innmf.accel.grouped_mlp.fused_mlp` (chapter "Implicit neural fact
 from __future__ import annotations
 
 import contextlib
-import functools
 import weakref
-from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 
 import numpy as np
 import torch
 
 from innmf.accel.checked import NotApplicable, fast_path, require_close
+from innmf.accel.runtime import helper_threads
 
 WIDTH_MULTIPLE = 64
 """Hidden widths the kernels take: multiples of this (one register tile of float32 outputs)."""
@@ -157,16 +156,11 @@ def own_threads():
         _THREADS.reset(token)
 
 
-@functools.cache
-def _pool(workers: int) -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(workers, thread_name_prefix="innmf-grouped")
-
-
 def _split(fn, K: int, threads: int) -> None:
     """Run ``fn(k_lo, k_hi)`` over contiguous ranges of components: the first here, the rest in a pool."""
     parts = max(1, min(threads, K))
     bounds = [(p * K // parts, (p + 1) * K // parts) for p in range(parts)]
-    futures = [_pool(parts - 1).submit(fn, *b) for b in bounds[1:]] if parts > 1 else []
+    futures = [helper_threads(parts - 1).submit(fn, *b) for b in bounds[1:]] if parts > 1 else []
     fn(*bounds[0])
     for f in futures:
         f.result()

@@ -34,12 +34,12 @@ threads.
 
 from __future__ import annotations
 
-import functools
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from innmf.accel.checked import fast_path, require_close
+from innmf.accel.runtime import helper_threads
 from innmf.accel.simd.layout import K_BLOCK, LANES_BYTES
 from innmf.paper import mu
 
@@ -70,10 +70,9 @@ def kernels():
     return candidate
 
 
-@functools.cache
 def _pool(workers: int) -> ThreadPoolExecutor:
     """The helper threads of runs with ``workers + 1`` threads (the caller is the other)."""
-    return ThreadPoolExecutor(workers, thread_name_prefix="innmf-fused-kl")
+    return helper_threads(workers)
 
 
 def _ranges(units: int, parts: int, size: int) -> list[tuple[int, int]]:

@@ -106,3 +106,21 @@ def matmul_into(a, b, out) -> None:
         np.matmul(a.numpy(), b.numpy(), out=out.numpy())
     else:
         torch.mm(a, b, out=out)
+
+
+_POOLS: dict[tuple[int, int], Any] = {}
+
+
+def helper_threads(workers: int) -> Any:
+    """A ``ThreadPoolExecutor`` of ``workers`` threads for the compiled kernels, one per process.
+
+    Kept per process id: a pool created before ``fork`` has no threads in the child, and
+    a task submitted to it there would wait forever.
+    """
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    key = (os.getpid(), int(workers))
+    if key not in _POOLS:
+        _POOLS[key] = ThreadPoolExecutor(int(workers), thread_name_prefix="innmf-kernels")
+    return _POOLS[key]
