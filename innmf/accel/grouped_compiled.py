@@ -19,7 +19,10 @@ single-threaded around them (:func:`own_threads`, used by
 :func:`innmf.models.training.make_step`). The
 numbers equal the batched pass's up to float32 rounding (the products sum in another
 order): checked once per process (:mod:`innmf.accel.checked`) and in
-``tests/test_grouped_compiled.py`` against the autograd reference.
+``tests/test_grouped_compiled.py`` against the autograd reference. Results stores record
+that these kernels made their numbers (``auto/compiled-chunked``,
+:func:`innmf.experiments.store.auto_backend`); a change here that moves their rounding
+must change that label, or a resumed store would mix two roundings.
 
 Used by :func:`innmf.accel.grouped_mlp.fused_mlp` (chapter "Implicit neural factors").
 """
